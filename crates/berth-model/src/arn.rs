@@ -1,0 +1,114 @@
+//! Amazon Resource Names for ECS resources, and resolving the short names users may pass instead.
+
+/// Region and account that every ARN this server issues carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArnScope {
+    pub region: String,
+    pub account_id: String,
+}
+
+impl ArnScope {
+    fn prefix(&self) -> String {
+        format!("arn:aws:ecs:{}:{}:", self.region, self.account_id)
+    }
+
+    pub fn cluster(&self, name: &str) -> String {
+        format!("{}cluster/{name}", self.prefix())
+    }
+
+    pub fn task_definition(&self, family: &str, revision: i64) -> String {
+        format!("{}task-definition/{family}:{revision}", self.prefix())
+    }
+
+    pub fn container_instance(&self, cluster: &str, id: &str) -> String {
+        format!("{}container-instance/{cluster}/{id}", self.prefix())
+    }
+
+    pub fn task(&self, cluster: &str, id: &str) -> String {
+        format!("{}task/{cluster}/{id}", self.prefix())
+    }
+
+    pub fn service(&self, cluster: &str, name: &str) -> String {
+        format!("{}service/{cluster}/{name}", self.prefix())
+    }
+}
+
+/// The resource part of an ECS ARN (`cluster/ml`, `task-definition/web:3`, ...), or `None` when `s` is not an
+/// ECS ARN.
+pub fn resource_part(s: &str) -> Option<&str> {
+    let rest = s.strip_prefix("arn:")?;
+    // arn:<partition>:ecs:<region>:<account>:<resource>
+    let mut parts = rest.splitn(5, ':');
+    let _partition = parts.next()?;
+    if parts.next()? != "ecs" {
+        return None;
+    }
+    let _region = parts.next()?;
+    let _account = parts.next()?;
+    parts.next()
+}
+
+/// A cluster name from a name or a cluster ARN.
+pub fn cluster_name(s: &str) -> &str {
+    match resource_part(s).and_then(|r| r.strip_prefix("cluster/")) {
+        Some(name) => name,
+        None => s,
+    }
+}
+
+/// `(family, revision)` from `family`, `family:rev` or a task definition ARN. The revision is `None` for a bare
+/// family. A revision that is not a number is an error naming the input.
+pub fn task_definition_ref(s: &str) -> Result<(&str, Option<i64>), String> {
+    let body = match resource_part(s) {
+        Some(r) => r.strip_prefix("task-definition/").ok_or_else(|| format!("Invalid task definition ARN: {s}"))?,
+        None => s,
+    };
+    match body.rsplit_once(':') {
+        Some((family, rev)) => {
+            let rev: i64 = rev.parse().map_err(|_| format!("Invalid revision number. Number: {rev}"))?;
+            Ok((family, Some(rev)))
+        }
+        None => Ok((body, None)),
+    }
+}
+
+/// The id of a resource scoped to a cluster (`container-instance/<cluster>/<id>`, `task/<cluster>/<id>`,
+/// `service/<cluster>/<name>`), with the cluster the ARN names if it names one. A bare id passes through.
+pub fn scoped_id<'a>(s: &'a str, kind: &str) -> (Option<&'a str>, &'a str) {
+    let Some(rest) = resource_part(s).and_then(|r| r.strip_prefix(kind)).and_then(|r| r.strip_prefix('/')) else {
+        return (None, s);
+    };
+    match rest.split_once('/') {
+        Some((cluster, id)) => (Some(cluster), id),
+        // Old-style ARN without the cluster part.
+        None => (None, rest),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cluster_names_from_names_and_arns() {
+        assert_eq!(cluster_name("ml"), "ml");
+        assert_eq!(cluster_name("arn:aws:ecs:us-east-1:123456789012:cluster/ml"), "ml");
+    }
+
+    #[test]
+    fn task_definition_refs() {
+        assert_eq!(task_definition_ref("web"), Ok(("web", None)));
+        assert_eq!(task_definition_ref("web:3"), Ok(("web", Some(3))));
+        assert_eq!(task_definition_ref("arn:aws:ecs:us-east-1:123456789012:task-definition/web:7"), Ok(("web", Some(7))));
+        assert!(task_definition_ref("web:x").is_err());
+    }
+
+    #[test]
+    fn scoped_ids() {
+        let arn = "arn:aws:ecs:us-east-1:123456789012:container-instance/ml/abc";
+        assert_eq!(scoped_id(arn, "container-instance"), (Some("ml"), "abc"));
+        assert_eq!(scoped_id("abc", "container-instance"), (None, "abc"));
+        let old = "arn:aws:ecs:us-east-1:123456789012:container-instance/abc";
+        assert_eq!(scoped_id(old, "container-instance"), (None, "abc"));
+    }
+}

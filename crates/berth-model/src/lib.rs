@@ -1,0 +1,14 @@
+//! ECS resource types, ARNs, validation and the cluster query language.
+//!
+//! This crate owns the shapes Berth stores and returns (camelCase on the wire, snake_case in Rust, names as in the
+//! botocore ECS model) and the rules ECS applies to them. It does no I/O. Validation failures are [`ModelError`]s;
+//! the server maps them once to ECS error codes.
+
+pub mod arn;
+pub mod common;
+pub mod error;
+pub mod query;
+pub mod taskdef;
+
+pub use common::{Attribute, Failure, Tag};
+pub use error::ModelError;

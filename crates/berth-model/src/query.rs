@@ -1,0 +1,1 @@
+//! Cluster query language (placeholder; being written).

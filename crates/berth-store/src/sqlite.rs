@@ -1,0 +1,2 @@
+//! SQLite backend (placeholder; being written).
+pub struct SqliteStore;
