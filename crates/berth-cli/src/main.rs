@@ -1,1 +1,191 @@
-fn main() {}
+//! The `berth` binary: argument parsing and wiring only.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use berth_server::{AuthMode, ServerConfig, bootstrap};
+use berth_store::SqliteStore;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Parser)]
+#[command(name = "berth", version, about = "A self-hosted container orchestrator that speaks the Amazon ECS API")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Everything for one machine: the control plane with an embedded store (and, later, the local agent).
+    Up(ServerArgs),
+    /// The control plane alone.
+    Server(ServerArgs),
+    /// Print the data directory's access key for the aws CLI's credential_process.
+    Credentials {
+        #[arg(long, env = "BERTH_DATA_DIR")]
+        data_dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Args, Clone)]
+struct ServerArgs {
+    /// Address to serve the API on.
+    #[arg(long, default_value = "127.0.0.1:8700", env = "BERTH_LISTEN")]
+    listen: SocketAddr,
+    /// Where the store and credentials live (default ~/.berth).
+    #[arg(long, env = "BERTH_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// Region named in ARNs and expected in signatures' scope.
+    #[arg(long, default_value = "us-east-1", env = "BERTH_REGION")]
+    region: String,
+    /// 12-digit account id named in ARNs.
+    #[arg(long, default_value = "000000000000", env = "BERTH_ACCOUNT_ID")]
+    account_id: String,
+    /// `sigv4` checks every request's signature; `none` accepts anything (prints a warning).
+    #[arg(long, value_enum, default_value_t = AuthArg::Sigv4)]
+    auth: AuthArg,
+    /// Do not write the `berth` profile into the aws config.
+    #[arg(long)]
+    no_aws_profile: bool,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum AuthArg {
+    Sigv4,
+    None,
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("BERTH_LOG").unwrap_or_else(|_| "berth=info,warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
+    match cli.command {
+        Command::Up(args) => runtime.block_on(run_server(args, true)),
+        Command::Server(args) => runtime.block_on(run_server(args, false)),
+        Command::Credentials { data_dir } => print_credentials(&resolve_data_dir(data_dir)?),
+    }
+}
+
+fn resolve_data_dir(arg: Option<PathBuf>) -> anyhow::Result<PathBuf> {
+    let dir = match arg {
+        Some(d) => d,
+        None => PathBuf::from(std::env::var_os("HOME").context("HOME is not set; pass --data-dir")?).join(".berth"),
+    };
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating data directory {}", dir.display()))?;
+    dir.canonicalize().with_context(|| format!("resolving {}", dir.display()))
+}
+
+async fn run_server(args: ServerArgs, single_machine: bool) -> anyhow::Result<()> {
+    if args.account_id.len() != 12 || !args.account_id.bytes().all(|b| b.is_ascii_digit()) {
+        bail!("--account-id must be 12 digits, got '{}'", args.account_id);
+    }
+    let data_dir = resolve_data_dir(args.data_dir.clone())?;
+    let listener =
+        tokio::net::TcpListener::bind(args.listen).await.with_context(|| format!("listening on {}", args.listen))?;
+    let store = SqliteStore::open(&bootstrap::store_path(&data_dir))
+        .with_context(|| format!("opening the store in {}", data_dir.display()))?;
+    let auth = match args.auth {
+        AuthArg::Sigv4 => AuthMode::SigV4,
+        AuthArg::None => AuthMode::Disabled,
+    };
+    let config = ServerConfig { region: args.region.clone(), account_id: args.account_id.clone(), auth };
+    let api = berth_server::build_api(Arc::new(store), &config).await.context("loading state from the store")?;
+
+    let endpoint = endpoint_url(listener.local_addr().unwrap_or(args.listen));
+    println!(
+        "berth {} listening on {endpoint} (region {}, account {})",
+        env!("CARGO_PKG_VERSION"),
+        args.region,
+        args.account_id
+    );
+    println!("store: {}", bootstrap::store_path(&data_dir).display());
+    if auth == AuthMode::Disabled {
+        eprintln!(
+            "WARNING: --auth none: requests are not authenticated; anyone who can reach {endpoint} has full control."
+        );
+    }
+    let credentials = bootstrap::credentials_path(&data_dir);
+    if let Some(key) = bootstrap::ensure_admin_key(&api, &data_dir).await.context("creating the admin access key")? {
+        println!("admin access key created: {} (secret, shown once: {})", key.access_key_id, key.secret_access_key);
+        println!("credentials written to {} (profile {})", credentials.display(), bootstrap::PROFILE);
+    } else {
+        println!("credentials: {} (profile {})", credentials.display(), bootstrap::PROFILE);
+    }
+    if single_machine && !args.no_aws_profile {
+        write_profile(&args.region, &endpoint, &data_dir);
+    }
+
+    berth_server::serve(api, listener, shutdown_signal()).await.context("serving the API")?;
+    println!("berth stopped");
+    Ok(())
+}
+
+fn write_profile(region: &str, endpoint: &str, data_dir: &Path) {
+    let Some(path) = bootstrap::aws_config_path() else {
+        eprintln!("no HOME or AWS_CONFIG_FILE: not writing the aws profile");
+        return;
+    };
+    let exe = std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_else(|_| "berth".into());
+    let process = format!("\"{exe}\" credentials --data-dir \"{}\"", data_dir.display());
+    match bootstrap::write_aws_profile(&path, region, endpoint, &process) {
+        Ok(()) => println!(
+            "aws profile '{}' written to {}: try  aws --profile {} ecs list-clusters",
+            bootstrap::PROFILE,
+            path.display(),
+            bootstrap::PROFILE
+        ),
+        Err(e) => eprintln!("could not write the aws profile to {}: {e}", path.display()),
+    }
+}
+
+/// The URL clients use: a wildcard listen address is reached through loopback.
+fn endpoint_url(addr: SocketAddr) -> String {
+    let host = match addr.ip() {
+        ip if ip.is_unspecified() => "127.0.0.1".to_owned(),
+        std::net::IpAddr::V6(ip) => format!("[{ip}]"),
+        ip => ip.to_string(),
+    };
+    format!("http://{host}:{}", addr.port())
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::warn!("cannot listen for Ctrl-C: {e}");
+            std::future::pending::<()>().await;
+        }
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::warn!("cannot listen for SIGTERM: {e}");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    println!("shutting down");
+}
+
+/// Output for the aws CLI's `credential_process`.
+fn print_credentials(data_dir: &Path) -> anyhow::Result<()> {
+    let path = bootstrap::credentials_path(data_dir);
+    let (id, secret) = bootstrap::read_credentials(&path).with_context(|| format!("reading {}", path.display()))?;
+    let doc = serde_json::json!({ "Version": 1, "AccessKeyId": id, "SecretAccessKey": secret });
+    println!("{doc}");
+    Ok(())
+}

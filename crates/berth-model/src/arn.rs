@@ -99,7 +99,10 @@ mod tests {
     fn task_definition_refs() {
         assert_eq!(task_definition_ref("web"), Ok(("web", None)));
         assert_eq!(task_definition_ref("web:3"), Ok(("web", Some(3))));
-        assert_eq!(task_definition_ref("arn:aws:ecs:us-east-1:123456789012:task-definition/web:7"), Ok(("web", Some(7))));
+        assert_eq!(
+            task_definition_ref("arn:aws:ecs:us-east-1:123456789012:task-definition/web:7"),
+            Ok(("web", Some(7)))
+        );
         assert!(task_definition_ref("web:x").is_err());
     }
 

@@ -5,8 +5,11 @@
 //! the server maps them once to ECS error codes.
 
 pub mod arn;
+pub mod cluster;
 pub mod common;
 pub mod error;
+pub mod instance;
+pub mod names;
 pub mod query;
 pub mod taskdef;
 

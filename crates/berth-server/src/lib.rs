@@ -1,1 +1,53 @@
-//! berth-server
+//! The Berth control plane: the ECS JSON 1.1 API, SigV4 authentication and the resource handlers, all over the
+//! revisioned store.
+//!
+//! Layout: [`wire`] is the HTTP edge (framing, auth, errors); [`dispatch`] maps operation names to handlers;
+//! [`ops`] holds one module per resource family; [`state`] is typed access to the store; [`error`] maps every
+//! failure to its ECS code once. [`bootstrap`] prepares a data directory (store, admin key, aws profile).
+//!
+//! Current limitations: tasks, services and the agent channel are not served yet (those operations answer
+//! `UnsupportedFeatureException`); IAM policies are not enforced (every valid key is an administrator).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use berth_model::arn::ArnScope;
+use berth_store::Store;
+
+pub mod api;
+pub mod auth;
+pub mod bootstrap;
+pub mod dispatch;
+pub mod error;
+pub mod ops;
+pub mod paging;
+pub mod state;
+pub mod wire;
+
+pub use api::Api;
+pub use auth::AuthMode;
+
+/// Settings of one control plane.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub region: String,
+    pub account_id: String,
+    pub auth: AuthMode,
+}
+
+/// Builds the API context over a store.
+pub async fn build_api(store: Arc<dyn Store>, config: &ServerConfig) -> Result<Arc<Api>, error::ApiError> {
+    let auth = auth::Auth::load(store.as_ref(), config.auth).await?;
+    let scope = ArnScope { region: config.region.clone(), account_id: config.account_id.clone() };
+    Ok(Arc::new(Api { store, scope, auth }))
+}
+
+/// Serves the API on `listener` until `shutdown` resolves, then finishes in-flight requests.
+pub async fn serve(
+    api: Arc<Api>,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = wire::router(api).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+}

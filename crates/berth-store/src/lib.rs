@@ -19,7 +19,7 @@ use futures::stream::BoxStream;
 pub mod conformance;
 pub mod sqlite;
 
-pub use sqlite::SqliteStore;
+pub use sqlite::{SqliteOptions, SqliteStore};
 
 /// A global store revision. Revisions start at 1 and grow by one per committed write transaction.
 pub type Revision = i64;
@@ -64,14 +64,25 @@ impl Compare {
 /// A write inside a transaction.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Op {
-    Put { key: String, value: Vec<u8>, lease: LeaseId },
+    Put {
+        key: String,
+        value: Vec<u8>,
+        lease: LeaseId,
+    },
     /// Deleting a missing key is not an error and writes nothing.
-    Delete { key: String },
+    Delete {
+        key: String,
+    },
 }
 
 impl Op {
     pub fn put(key: impl Into<String>, value: impl Into<Vec<u8>>) -> Self {
         Op::Put { key: key.into(), value: value.into(), lease: 0 }
+    }
+
+    /// A put that attaches the key to a lease: the key goes when the lease does.
+    pub fn put_with_lease(key: impl Into<String>, value: impl Into<Vec<u8>>, lease: LeaseId) -> Self {
+        Op::Put { key: key.into(), value: value.into(), lease }
     }
 
     pub fn delete(key: impl Into<String>) -> Self {

@@ -1,1 +1,165 @@
-//! Support crate for the end-to-end tests under tests/.
+//! Harness for the end-to-end tests: starts a real `berth` process on a free port with its own data directory,
+//! reads the credentials it wrote, and builds aws-sdk-ecs clients for it.
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// The `berth` binary: `$BERTH_BIN`, else the workspace's debug build, built once if missing.
+pub fn berth_bin() -> PathBuf {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        if let Some(p) = std::env::var_os("BERTH_BIN") {
+            return PathBuf::from(p);
+        }
+        let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let target =
+            std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| workspace.join("target"));
+        let bin = target.join("debug").join("berth");
+        // Always ask cargo: it is a no-op when the binary is current, and a stale binary would test old code.
+        let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+            .args(["build", "-q", "-p", "berth-cli", "--bin", "berth"])
+            .current_dir(&workspace)
+            .status()
+            .expect("running cargo build for the berth binary");
+        assert!(status.success(), "cargo build of berth failed");
+        bin
+    })
+    .clone()
+}
+
+/// A running `berth up` process, stopped (SIGTERM) when dropped.
+pub struct Berth {
+    child: Option<Child>,
+    pub port: u16,
+    pub data_dir: PathBuf,
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    pub stderr_lines: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    extra_args: Vec<String>,
+}
+
+impl Berth {
+    /// Starts berth with a fresh data directory inside `dir`.
+    pub fn start(dir: &Path) -> Berth {
+        Self::start_with(dir, &[])
+    }
+
+    /// Starts berth with extra arguments (e.g. `--auth none`).
+    pub fn start_with(dir: &Path, extra: &[&str]) -> Berth {
+        let port = free_port();
+        let mut berth = Berth {
+            child: None,
+            port,
+            data_dir: dir.join("data"),
+            access_key_id: String::new(),
+            secret_access_key: String::new(),
+            stderr_lines: Default::default(),
+            extra_args: extra.iter().map(|s| s.to_string()).collect(),
+        };
+        berth.spawn();
+        berth
+    }
+
+    fn spawn(&mut self) {
+        let mut child = Command::new(berth_bin())
+            .args(["up", "--no-aws-profile", "--listen", &format!("127.0.0.1:{}", self.port), "--data-dir"])
+            .arg(&self.data_dir)
+            .args(&self.extra_args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawning berth");
+        let stderr = child.stderr.take().expect("piped stderr");
+        let lines = self.stderr_lines.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                lines.lock().expect("stderr lock").push(line);
+            }
+        });
+        self.child = Some(child);
+        self.wait_ready();
+        if let Ok(text) = std::fs::read_to_string(self.data_dir.join("credentials")) {
+            for line in text.lines() {
+                if let Some((k, v)) = line.split_once('=') {
+                    match k.trim() {
+                        "aws_access_key_id" => self.access_key_id = v.trim().to_owned(),
+                        "aws_secret_access_key" => self.secret_access_key = v.trim().to_owned(),
+                        _ => {}
+                    }
+                }
+            }
+        }
+    }
+
+    fn wait_ready(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
+                panic!("berth exited early with {status}: {:?}", self.stderr_lines.lock().expect("lock"));
+            }
+            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("berth did not start listening within 30 s");
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Sends SIGTERM and waits; returns the exit code.
+    pub fn stop(&mut self) -> Option<i32> {
+        let mut child = self.child.take()?;
+        let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = child.try_wait() {
+                return status.code();
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = child.kill();
+        child.wait().ok().and_then(|s| s.code())
+    }
+
+    /// Stops and starts again on the same port and data directory.
+    pub fn restart(&mut self) {
+        let code = self.stop();
+        assert_eq!(code, Some(0), "berth should exit cleanly on SIGTERM");
+        self.spawn();
+    }
+
+    /// An ECS client signed with the admin key.
+    pub fn ecs(&self) -> aws_sdk_ecs::Client {
+        self.ecs_with(&self.access_key_id, &self.secret_access_key)
+    }
+
+    /// An ECS client signed with the given key.
+    pub fn ecs_with(&self, key: &str, secret: &str) -> aws_sdk_ecs::Client {
+        let conf = aws_sdk_ecs::Config::builder()
+            .region(aws_sdk_ecs::config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_ecs::config::Credentials::new(key, secret, None, None, "berth-e2e"))
+            .endpoint_url(self.endpoint())
+            .build();
+        aws_sdk_ecs::Client::from_conf(conf)
+    }
+}
+
+impl Drop for Berth {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
+}

@@ -1,1 +1,0 @@
-//! Cluster query language (placeholder; being written).

@@ -1,0 +1,51 @@
+//! The state every operation handler shares, and lookups several handlers need.
+
+use std::sync::Arc;
+
+use berth_model::arn::{self, ArnScope};
+use berth_model::cluster::Cluster;
+use berth_store::Store;
+
+use crate::auth::Auth;
+use crate::error::{ApiError, ApiResult};
+use crate::state::{self, Versioned, keys};
+
+/// The control plane's shared context.
+pub struct Api {
+    pub store: Arc<dyn Store>,
+    pub scope: ArnScope,
+    pub auth: Auth,
+}
+
+/// The cluster an omitted `cluster` parameter means.
+pub const DEFAULT_CLUSTER: &str = "default";
+
+impl Api {
+    /// Seconds since the epoch, as ECS timestamps are sent.
+    pub fn now(&self) -> f64 {
+        now()
+    }
+
+    /// The cluster name a `cluster` parameter (name, ARN or absent) refers to.
+    pub fn cluster_name(cluster: Option<&str>) -> &str {
+        match cluster {
+            Some(c) if !c.is_empty() => arn::cluster_name(c),
+            _ => DEFAULT_CLUSTER,
+        }
+    }
+
+    /// The ACTIVE cluster a `cluster` parameter refers to, or `ClusterNotFoundException`.
+    pub async fn active_cluster(&self, cluster: Option<&str>) -> ApiResult<Versioned<Cluster>> {
+        let name = Self::cluster_name(cluster);
+        match state::get::<Cluster>(self.store.as_ref(), &keys::cluster(name)).await? {
+            Some(c) if c.value.status == "ACTIVE" => Ok(c),
+            _ => Err(ApiError::cluster_not_found()),
+        }
+    }
+}
+
+/// Seconds since the epoch with millisecond precision.
+pub fn now() -> f64 {
+    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    (since.as_millis() as f64) / 1000.0
+}

@@ -1,0 +1,185 @@
+//! The ECS operation table: every operation of the botocore ECS model, with its handler where Berth implements
+//! it. An operation without a handler answers `UnsupportedFeatureException` naming it; a name outside the model
+//! answers `UnknownOperationException`. docs/API-COVERAGE.md is checked against this table by a test.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::api::Api;
+use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::ops;
+
+/// The future a handler returns.
+pub type HandlerFuture = Pin<Box<dyn Future<Output = ApiResult<Value>> + Send>>;
+
+/// A handler: the API context and the request body, already known to be a JSON object.
+pub type Handler = fn(Arc<Api>, Value) -> HandlerFuture;
+
+/// One operation of the ECS model.
+pub struct Operation {
+    pub name: &'static str,
+    pub handler: Option<Handler>,
+}
+
+/// Decodes a request body into an operation's input type; a mistyped or missing field is an
+/// `InvalidParameterException` that names it.
+pub fn decode_input<T: DeserializeOwned>(body: Value) -> ApiResult<T> {
+    serde_path_to_error::deserialize(body).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        if path == "." {
+            ApiError::invalid(format!("Invalid request: {inner}."))
+        } else {
+            ApiError::invalid(format!("Invalid value for parameter {path}: {inner}."))
+        }
+    })
+}
+
+/// Wraps `handler(&Api, Input) -> ApiResult<Value>` as a table entry.
+macro_rules! handler {
+    ($f:path) => {
+        |api: Arc<Api>, body: Value| -> HandlerFuture {
+            Box::pin(async move {
+                let input = decode_input(body)?;
+                $f(&api, input).await
+            })
+        }
+    };
+}
+
+/// Every operation of the ECS model (botocore ecs 2014-11-13), sorted by name.
+pub static OPERATIONS: &[Operation] = &[
+    Operation { name: "ContinueServiceDeployment", handler: None },
+    Operation { name: "CreateCapacityProvider", handler: None },
+    Operation { name: "CreateCluster", handler: Some(handler!(ops::clusters::create_cluster)) },
+    Operation { name: "CreateDaemon", handler: None },
+    Operation { name: "CreateExpressGatewayService", handler: None },
+    Operation { name: "CreateService", handler: None },
+    Operation { name: "CreateTaskSet", handler: None },
+    Operation { name: "DeleteAccountSetting", handler: None },
+    Operation { name: "DeleteAttributes", handler: Some(handler!(ops::attributes::delete_attributes)) },
+    Operation { name: "DeleteCapacityProvider", handler: None },
+    Operation { name: "DeleteCluster", handler: Some(handler!(ops::clusters::delete_cluster)) },
+    Operation { name: "DeleteDaemon", handler: None },
+    Operation { name: "DeleteDaemonTaskDefinition", handler: None },
+    Operation { name: "DeleteExpressGatewayService", handler: None },
+    Operation { name: "DeleteService", handler: None },
+    Operation { name: "DeleteTaskDefinitions", handler: Some(handler!(ops::taskdefs::delete_task_definitions)) },
+    Operation { name: "DeleteTaskSet", handler: None },
+    Operation {
+        name: "DeregisterContainerInstance",
+        handler: Some(handler!(ops::instances::deregister_container_instance)),
+    },
+    Operation { name: "DeregisterTaskDefinition", handler: Some(handler!(ops::taskdefs::deregister_task_definition)) },
+    Operation { name: "DescribeCapacityProviders", handler: None },
+    Operation { name: "DescribeClusters", handler: Some(handler!(ops::clusters::describe_clusters)) },
+    Operation {
+        name: "DescribeContainerInstances",
+        handler: Some(handler!(ops::instances::describe_container_instances)),
+    },
+    Operation { name: "DescribeDaemon", handler: None },
+    Operation { name: "DescribeDaemonDeployments", handler: None },
+    Operation { name: "DescribeDaemonRevisions", handler: None },
+    Operation { name: "DescribeDaemonTaskDefinition", handler: None },
+    Operation { name: "DescribeExpressGatewayService", handler: None },
+    Operation { name: "DescribeServiceDeployments", handler: None },
+    Operation { name: "DescribeServiceRevisions", handler: None },
+    Operation { name: "DescribeServices", handler: None },
+    Operation { name: "DescribeTaskDefinition", handler: Some(handler!(ops::taskdefs::describe_task_definition)) },
+    Operation { name: "DescribeTaskSets", handler: None },
+    Operation { name: "DescribeTasks", handler: None },
+    Operation { name: "DiscoverPollEndpoint", handler: None },
+    Operation { name: "ExecuteCommand", handler: None },
+    Operation { name: "GetTaskProtection", handler: None },
+    Operation { name: "ListAccountSettings", handler: Some(handler!(ops::account::list_account_settings)) },
+    Operation { name: "ListAttributes", handler: Some(handler!(ops::attributes::list_attributes)) },
+    Operation { name: "ListClusters", handler: Some(handler!(ops::clusters::list_clusters)) },
+    Operation { name: "ListContainerInstances", handler: Some(handler!(ops::instances::list_container_instances)) },
+    Operation { name: "ListDaemonDeployments", handler: None },
+    Operation { name: "ListDaemonTaskDefinitions", handler: None },
+    Operation { name: "ListDaemons", handler: None },
+    Operation { name: "ListServiceDeployments", handler: None },
+    Operation { name: "ListServices", handler: None },
+    Operation { name: "ListServicesByNamespace", handler: None },
+    Operation { name: "ListTagsForResource", handler: Some(handler!(ops::tags::list_tags_for_resource)) },
+    Operation {
+        name: "ListTaskDefinitionFamilies",
+        handler: Some(handler!(ops::taskdefs::list_task_definition_families)),
+    },
+    Operation { name: "ListTaskDefinitions", handler: Some(handler!(ops::taskdefs::list_task_definitions)) },
+    Operation { name: "ListTasks", handler: None },
+    Operation { name: "PutAccountSetting", handler: None },
+    Operation { name: "PutAccountSettingDefault", handler: None },
+    Operation { name: "PutAttributes", handler: Some(handler!(ops::attributes::put_attributes)) },
+    Operation { name: "PutClusterCapacityProviders", handler: None },
+    Operation {
+        name: "RegisterContainerInstance",
+        handler: Some(handler!(ops::instances::register_container_instance)),
+    },
+    Operation { name: "RegisterDaemonTaskDefinition", handler: None },
+    Operation { name: "RegisterTaskDefinition", handler: Some(handler!(ops::taskdefs::register_task_definition)) },
+    Operation { name: "RunTask", handler: None },
+    Operation { name: "StartTask", handler: None },
+    Operation { name: "StopServiceDeployment", handler: None },
+    Operation { name: "StopTask", handler: None },
+    Operation { name: "SubmitAttachmentStateChanges", handler: None },
+    Operation { name: "SubmitContainerStateChange", handler: None },
+    Operation { name: "SubmitTaskStateChange", handler: None },
+    Operation { name: "TagResource", handler: Some(handler!(ops::tags::tag_resource)) },
+    Operation { name: "UntagResource", handler: Some(handler!(ops::tags::untag_resource)) },
+    Operation { name: "UpdateCapacityProvider", handler: None },
+    Operation { name: "UpdateCluster", handler: Some(handler!(ops::clusters::update_cluster)) },
+    Operation { name: "UpdateClusterSettings", handler: Some(handler!(ops::clusters::update_cluster_settings)) },
+    Operation { name: "UpdateContainerAgent", handler: None },
+    Operation {
+        name: "UpdateContainerInstancesState",
+        handler: Some(handler!(ops::instances::update_container_instances_state)),
+    },
+    Operation { name: "UpdateDaemon", handler: None },
+    Operation { name: "UpdateExpressGatewayService", handler: None },
+    Operation { name: "UpdateService", handler: None },
+    Operation { name: "UpdateServicePrimaryTaskSet", handler: None },
+    Operation { name: "UpdateTaskProtection", handler: None },
+    Operation { name: "UpdateTaskSet", handler: None },
+];
+
+/// The operation named `name`, if the ECS model has it.
+pub fn find(name: &str) -> Option<&'static Operation> {
+    OPERATIONS.binary_search_by(|op| op.name.cmp(name)).ok().map(|i| &OPERATIONS[i])
+}
+
+/// Runs the named operation.
+pub async fn dispatch(api: Arc<Api>, name: &str, body: Value) -> ApiResult<Value> {
+    let Some(op) = find(name) else {
+        return Err(ApiError::new(
+            ErrorCode::UnknownOperationException,
+            format!("Unknown operation {}.", berth_model::names::truncate(name, 128)),
+        ));
+    };
+    match op.handler {
+        Some(handler) => handler(api, body).await,
+        None => Err(ApiError::new(
+            ErrorCode::UnsupportedFeatureException,
+            format!("{name} is not supported by Berth yet. See docs/API-COVERAGE.md for the operations it serves."),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_is_sorted_and_unique() {
+        for pair in OPERATIONS.windows(2) {
+            assert!(pair[0].name < pair[1].name, "{} must sort before {}", pair[0].name, pair[1].name);
+        }
+        assert!(find("CreateCluster").and_then(|o| o.handler).is_some());
+        assert!(find("RunTask").is_some());
+        assert!(find("Nope").is_none());
+    }
+}

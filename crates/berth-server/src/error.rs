@@ -1,0 +1,138 @@
+//! The API edge's errors: every failure inside the control plane becomes one ECS error code, an HTTP status and a
+//! message, here and nowhere else.
+
+use berth_model::ModelError;
+use berth_sigv4::AuthError;
+use berth_store::StoreError;
+
+/// The ECS (and common AWS) error codes Berth answers with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    AttributeLimitExceededException,
+    ClientException,
+    ClusterContainsContainerInstancesException,
+    ClusterContainsServicesException,
+    ClusterContainsTasksException,
+    ClusterNotFoundException,
+    IncompleteSignatureException,
+    InvalidParameterException,
+    InvalidSignatureException,
+    MissingAuthenticationTokenException,
+    RequestEntityTooLargeException,
+    ResourceNotFoundException,
+    SerializationException,
+    ServerException,
+    TargetNotFoundException,
+    UnknownOperationException,
+    UnrecognizedClientException,
+    UnsupportedFeatureException,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::AttributeLimitExceededException => "AttributeLimitExceededException",
+            ErrorCode::ClientException => "ClientException",
+            ErrorCode::ClusterContainsContainerInstancesException => "ClusterContainsContainerInstancesException",
+            ErrorCode::ClusterContainsServicesException => "ClusterContainsServicesException",
+            ErrorCode::ClusterContainsTasksException => "ClusterContainsTasksException",
+            ErrorCode::ClusterNotFoundException => "ClusterNotFoundException",
+            ErrorCode::IncompleteSignatureException => "IncompleteSignatureException",
+            ErrorCode::InvalidParameterException => "InvalidParameterException",
+            ErrorCode::InvalidSignatureException => "InvalidSignatureException",
+            ErrorCode::MissingAuthenticationTokenException => "MissingAuthenticationTokenException",
+            ErrorCode::RequestEntityTooLargeException => "RequestEntityTooLargeException",
+            ErrorCode::ResourceNotFoundException => "ResourceNotFoundException",
+            ErrorCode::SerializationException => "SerializationException",
+            ErrorCode::ServerException => "ServerException",
+            ErrorCode::TargetNotFoundException => "TargetNotFoundException",
+            ErrorCode::UnknownOperationException => "UnknownOperationException",
+            ErrorCode::UnrecognizedClientException => "UnrecognizedClientException",
+            ErrorCode::UnsupportedFeatureException => "UnsupportedFeatureException",
+        }
+    }
+
+    /// The HTTP status AWS uses for the code. Exhaustive on purpose: a new code must choose its status.
+    pub fn http_status(self) -> u16 {
+        match self {
+            ErrorCode::IncompleteSignatureException
+            | ErrorCode::InvalidSignatureException
+            | ErrorCode::MissingAuthenticationTokenException
+            | ErrorCode::UnrecognizedClientException => 403,
+            ErrorCode::RequestEntityTooLargeException => 413,
+            ErrorCode::ServerException => 500,
+            ErrorCode::AttributeLimitExceededException
+            | ErrorCode::ClientException
+            | ErrorCode::ClusterContainsContainerInstancesException
+            | ErrorCode::ClusterContainsServicesException
+            | ErrorCode::ClusterContainsTasksException
+            | ErrorCode::ClusterNotFoundException
+            | ErrorCode::InvalidParameterException
+            | ErrorCode::ResourceNotFoundException
+            | ErrorCode::SerializationException
+            | ErrorCode::TargetNotFoundException
+            | ErrorCode::UnknownOperationException
+            | ErrorCode::UnsupportedFeatureException => 400,
+        }
+    }
+}
+
+/// An error as the API answers it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}: {message}", code.as_str())]
+pub struct ApiError {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        ApiError { code, message: message.into() }
+    }
+
+    pub fn invalid(message: impl Into<String>) -> Self {
+        ApiError::new(ErrorCode::InvalidParameterException, message)
+    }
+
+    pub fn client(message: impl Into<String>) -> Self {
+        ApiError::new(ErrorCode::ClientException, message)
+    }
+
+    pub fn cluster_not_found() -> Self {
+        ApiError::new(ErrorCode::ClusterNotFoundException, "Cluster not found.")
+    }
+
+    pub fn server(message: impl Into<String>) -> Self {
+        ApiError::new(ErrorCode::ServerException, message)
+    }
+}
+
+impl From<ModelError> for ApiError {
+    fn from(e: ModelError) -> Self {
+        match e {
+            ModelError::Client(m) => ApiError::new(ErrorCode::ClientException, m),
+            ModelError::InvalidParameter(m) => ApiError::new(ErrorCode::InvalidParameterException, m),
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        tracing::error!(error = %e, "store failure");
+        ApiError::server(format!("The server could not complete the request: {e}"))
+    }
+}
+
+impl From<AuthError> for ApiError {
+    fn from(e: AuthError) -> Self {
+        let code = match e.code() {
+            "MissingAuthenticationTokenException" => ErrorCode::MissingAuthenticationTokenException,
+            "UnrecognizedClientException" => ErrorCode::UnrecognizedClientException,
+            "IncompleteSignatureException" => ErrorCode::IncompleteSignatureException,
+            _ => ErrorCode::InvalidSignatureException,
+        };
+        ApiError::new(code, e.to_string())
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,9 @@
+//! One module per resource family, each with the handlers of its operations. Handlers take the typed request
+//! (snake_case fields, camelCase on the wire) and return the response JSON.
+
+pub mod account;
+pub mod attributes;
+pub mod clusters;
+pub mod instances;
+pub mod tags;
+pub mod taskdefs;

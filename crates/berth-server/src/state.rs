@@ -1,0 +1,115 @@
+//! Typed access to the store: JSON values under the key layout of DESIGN.md section 2, read with the mod revision
+//! a later compare-and-swap needs.
+
+use berth_store::{Compare, ListOptions, Op, Revision, Store};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::error::{ApiError, ApiResult};
+
+/// Key layout. Revisions are zero-padded so that key order is numeric order.
+pub mod keys {
+    pub fn cluster(name: &str) -> String {
+        format!("clusters/{name}")
+    }
+    pub const CLUSTERS: &str = "clusters/";
+
+    pub fn taskdef(family: &str, revision: i64) -> String {
+        format!("taskdefs/{family}/{revision:010}")
+    }
+    pub fn taskdef_family_prefix(family: &str) -> String {
+        format!("taskdefs/{family}/")
+    }
+    pub const TASKDEFS: &str = "taskdefs/";
+    /// Per-family record holding the last revision handed out, so revisions are never reused.
+    pub fn family(family: &str) -> String {
+        format!("families/{family}")
+    }
+    pub const FAMILIES: &str = "families/";
+
+    pub fn instance(cluster: &str, id: &str) -> String {
+        format!("instances/{cluster}/{id}")
+    }
+    pub fn instances_of(cluster: &str) -> String {
+        format!("instances/{cluster}/")
+    }
+
+    pub fn tasks_of(cluster: &str) -> String {
+        format!("tasks/{cluster}/")
+    }
+    pub fn services_of(cluster: &str) -> String {
+        format!("services/{cluster}/")
+    }
+
+    pub fn access_key(id: &str) -> String {
+        format!("auth/keys/{id}")
+    }
+    pub const ACCESS_KEYS: &str = "auth/keys/";
+}
+
+/// A decoded value and the mod revision it was read at.
+#[derive(Debug, Clone)]
+pub struct Versioned<T> {
+    pub value: T,
+    pub key: String,
+    pub mod_revision: Revision,
+}
+
+impl<T> Versioned<T> {
+    /// The compare that holds while this value is unchanged.
+    pub fn unchanged(&self) -> Compare {
+        Compare::unchanged(self.key.clone(), self.mod_revision)
+    }
+}
+
+fn decode<T: DeserializeOwned>(key: &str, bytes: &[u8]) -> ApiResult<T> {
+    serde_json::from_slice(bytes).map_err(|e| ApiError::server(format!("stored value at {key} is unreadable: {e}")))
+}
+
+/// Encodes a value as a put.
+pub fn put<T: Serialize>(key: impl Into<String>, value: &T) -> ApiResult<Op> {
+    let bytes = serde_json::to_vec(value).map_err(|e| ApiError::server(format!("cannot encode value: {e}")))?;
+    Ok(Op::put(key, bytes))
+}
+
+/// Reads one key.
+pub async fn get<T: DeserializeOwned>(store: &dyn Store, key: &str) -> ApiResult<Option<Versioned<T>>> {
+    match store.get(key).await? {
+        Some(kv) => {
+            Ok(Some(Versioned { value: decode(&kv.key, &kv.value)?, key: kv.key, mod_revision: kv.mod_revision }))
+        }
+        None => Ok(None),
+    }
+}
+
+/// Reads every key under a prefix, in key order.
+pub async fn list<T: DeserializeOwned>(store: &dyn Store, prefix: &str) -> ApiResult<Vec<Versioned<T>>> {
+    let result = store.list(prefix, ListOptions::default()).await?;
+    result
+        .kvs
+        .into_iter()
+        .map(|kv| Ok(Versioned { value: decode(&kv.key, &kv.value)?, key: kv.key, mod_revision: kv.mod_revision }))
+        .collect()
+}
+
+/// Counts the keys under a prefix without decoding them.
+pub async fn count(store: &dyn Store, prefix: &str) -> ApiResult<usize> {
+    Ok(store.list(prefix, ListOptions::default()).await?.kvs.len())
+}
+
+/// Applies a read-modify-write until it commits: `attempt` reads what it needs and returns the compares and ops
+/// (or an error that ends the loop). Conflicts with concurrent writers retry a bounded number of times.
+pub async fn commit<F, Fut, R>(store: &dyn Store, mut attempt: F) -> ApiResult<R>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = ApiResult<(Vec<Compare>, Vec<Op>, R)>>,
+{
+    const ATTEMPTS: usize = 64;
+    for _ in 0..ATTEMPTS {
+        let (compares, ops, result) = attempt().await?;
+        if store.txn(compares, ops).await?.succeeded {
+            return Ok(result);
+        }
+    }
+    Err(ApiError::server("The request conflicted with concurrent changes too often; retry it."))
+}

@@ -1,0 +1,146 @@
+//! The HTTP edge: ECS JSON 1.1 over `POST /` with `X-Amz-Target`, SigV4 checked on every request, errors as
+//! `{"__type", "message"}`, and an `x-amzn-RequestId` on every response.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use berth_sigv4::SignedRequest;
+use serde_json::{Value, json};
+
+use crate::api::Api;
+use crate::dispatch;
+use crate::error::{ApiError, ApiResult, ErrorCode};
+
+/// Largest request body accepted, in bytes.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// Target prefix of the ECS API.
+const ECS_TARGET_PREFIX: &str = "AmazonEC2ContainerServiceV20141113.";
+
+/// The router: the ECS endpoint for every path but `/healthz` (clients POST to `/`; anything else gets an ECS-style
+/// error rather than an HTML 404).
+pub fn router(api: Arc<Api>) -> Router {
+    Router::new().route("/healthz", get(|| async { "ok" })).fallback(ecs_endpoint).with_state(api)
+}
+
+async fn ecs_endpoint(State(api): State<Arc<Api>>, request: Request) -> Response {
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let (parts, body) = request.into_parts();
+    let started = std::time::Instant::now();
+    let (operation, result) = match read_body(body, &parts.headers).await {
+        Ok(bytes) => handle(api, &parts.method, &parts.uri, &parts.headers, bytes).await,
+        Err(e) => (None, Err(e)),
+    };
+    let (status, payload) = match result {
+        Ok(value) => (StatusCode::OK, value),
+        Err(e) => {
+            if e.code == ErrorCode::ServerException {
+                tracing::error!(request_id, error = %e.message, "request failed");
+            }
+            let status = StatusCode::from_u16(e.code.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
+            (status, json!({ "__type": e.code.as_str(), "message": e.message }))
+        }
+    };
+    tracing::debug!(
+        request_id,
+        operation = operation.as_deref().unwrap_or("-"),
+        status = status.as_u16(),
+        micros = started.elapsed().as_micros() as u64,
+        "request"
+    );
+    let body = serde_json::to_vec(&strip_nulls(payload)).unwrap_or_else(|_| b"{}".to_vec());
+    let mut response = (status, body).into_response();
+    let headers = response.headers_mut();
+    headers.insert("content-type", HeaderValue::from_static("application/x-amz-json-1.1"));
+    if let Ok(v) = HeaderValue::from_str(&request_id) {
+        headers.insert("x-amzn-requestid", v);
+    }
+    response
+}
+
+/// Reads the body up to the limit; a larger one is refused before it is buffered when Content-Length says so.
+async fn read_body(body: Body, headers: &HeaderMap) -> ApiResult<Bytes> {
+    let too_large = || {
+        ApiError::new(
+            ErrorCode::RequestEntityTooLargeException,
+            format!("Request body exceeds the limit of {MAX_BODY_BYTES} bytes."),
+        )
+    };
+    let declared = headers.get("content-length").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY_BYTES) {
+        return Err(too_large());
+    }
+    axum::body::to_bytes(body, MAX_BODY_BYTES).await.map_err(|_| too_large())
+}
+
+/// Authenticates, decodes and dispatches one request; returns the operation name when it got that far.
+async fn handle(
+    api: Arc<Api>,
+    method: &axum::http::Method,
+    uri: &axum::http::Uri,
+    headers: &HeaderMap,
+    body: Bytes,
+) -> (Option<String>, ApiResult<Value>) {
+    let header_list: Vec<(&str, &[u8])> = headers.iter().map(|(k, v)| (k.as_str(), v.as_bytes())).collect();
+    let signed = SignedRequest {
+        method: method.as_str(),
+        path: uri.path(),
+        query: uri.query().unwrap_or(""),
+        headers: &header_list,
+        body: &body,
+    };
+    if let Err(e) = api.auth.verify(&signed, "ecs") {
+        return (None, Err(e.into()));
+    }
+    let target = headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or("");
+    let Some(operation) = target.strip_prefix(ECS_TARGET_PREFIX) else {
+        let message = if target.is_empty() {
+            "Missing X-Amz-Target header: requests name their operation as AmazonEC2ContainerServiceV20141113.<Operation>."
+                .to_owned()
+        } else {
+            format!("Unknown target {}.", berth_model::names::truncate(target, 128))
+        };
+        return (None, Err(ApiError::new(ErrorCode::UnknownOperationException, message)));
+    };
+    if method != axum::http::Method::POST {
+        return (
+            Some(operation.to_owned()),
+            Err(ApiError::new(ErrorCode::UnknownOperationException, "ECS operations are sent with POST.")),
+        );
+    }
+    let input = match parse_body(&body) {
+        Ok(v) => v,
+        Err(e) => return (Some(operation.to_owned()), Err(e)),
+    };
+    (Some(operation.to_owned()), dispatch::dispatch(api, operation, input).await)
+}
+
+/// The body as a JSON object; an empty body is `{}`.
+fn parse_body(body: &[u8]) -> ApiResult<Value> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(json!({}));
+    }
+    let value: Value = serde_json::from_slice(body).map_err(|e| {
+        ApiError::new(ErrorCode::SerializationException, format!("Request body is not valid JSON: {e}."))
+    })?;
+    if !value.is_object() {
+        return Err(ApiError::new(ErrorCode::SerializationException, "Request body must be a JSON object."));
+    }
+    Ok(value)
+}
+
+/// Drops null members: the ECS API omits absent fields rather than sending null.
+fn strip_nulls(value: Value) -> Value {
+    match value {
+        Value::Object(map) => {
+            Value::Object(map.into_iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| (k, strip_nulls(v))).collect())
+        }
+        Value::Array(items) => Value::Array(items.into_iter().map(strip_nulls).collect()),
+        other => other,
+    }
+}
