@@ -308,7 +308,7 @@ def names_field(message, *fields):
     return any(normalise(f) in m for f in fields)
 
 
-def expect_error(fn, codes, *fields, status=400, **kwargs):
+def expect_error(fn, codes, /, *fields, http_status=400, **kwargs):
     """Call fn(**kwargs); assert a ClientError with a code in `codes`, the HTTP status, and a message naming a field."""
     if isinstance(codes, str):
         codes = (codes,)
@@ -316,8 +316,8 @@ def expect_error(fn, codes, *fields, status=400, **kwargs):
         fn(**kwargs)
     code, msg, http = error_of(ei)
     assert code in codes, f"expected {codes}, got {code}: {msg}"
-    if status is not None:
-        assert http == status, f"{code}: HTTP {http}, expected {status}"
+    if http_status is not None:
+        assert http == http_status, f"{code}: HTTP {http}, expected {http_status}"
     if fields:
         assert names_field(msg, *fields), f"{code} message does not name {fields}: {msg!r}"
     return code, msg

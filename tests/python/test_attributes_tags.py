@@ -30,8 +30,8 @@ def test_put_list_delete_attributes(ecs, inst):
     short_id = arn.rsplit("/", 1)[1]
     resp = ecs.put_attributes(cluster=cluster, attributes=[
         {"name": "stack", "value": "prod", "targetType": "container-instance", "targetId": arn},
-        {"name": "rack/id", "value": "r 12@dc1:a", "targetId": short_id},  # targetType defaults, short id accepted
-        {"name": "flag", "targetId": arn},  # a value is optional
+        {"name": "rack/id", "value": "r 12@dc1:a", "targetType": "container-instance", "targetId": short_id},
+        {"name": "flag", "targetId": arn},  # a value is optional; with a full ARN, targetType is too
     ])
     assert {a["name"] for a in resp["attributes"]} == {"stack", "rack/id", "flag"}
 
@@ -54,7 +54,8 @@ def test_put_list_delete_attributes(ecs, inst):
     assert [a.get("value") for a in listed(ecs, cluster, attributeName="stack")] == ["dev"]
 
     resp = ecs.delete_attributes(cluster=cluster, attributes=[{"name": "stack", "targetId": arn},
-                                                              {"name": "flag", "targetId": short_id}])
+                                                              {"name": "flag", "targetType": "container-instance",
+                                                               "targetId": short_id}])
     assert {a["name"] for a in resp["attributes"]} == {"stack", "flag"}
     [d] = ecs.describe_container_instances(cluster=cluster, containerInstances=[arn])["containerInstances"]
     assert custom(d["attributes"]) == {"rack/id": "r 12@dc1:a"}
@@ -72,6 +73,9 @@ def test_attribute_validation_stores_nothing(ecs, inst, alive):
         ([{"name": "ok", "value": "x", "targetType": "task", "targetId": arn}],
          ("InvalidParameterException",), ("targetType",)),
         ([{"name": "ok", "value": "x"}], ("InvalidParameterException",), ("targetId",)),
+        # a short id needs targetType
+        ([{"name": "ok", "value": "x", "targetId": arn.rsplit("/", 1)[1]}], ("InvalidParameterException",),
+         ("targetType",)),
         ([{"name": "ok", "value": "x", "targetId": "0" * 32}], ("TargetNotFoundException",), ()),
         ([{"name": f"a{i}", "value": "x", "targetId": arn} for i in range(11)],
          ("AttributeLimitExceededException",), ()),

@@ -110,7 +110,8 @@ FILTERS = [
     ("attribute:ecs.instance-type not_in [t3.large, m5.large]", {1}),
     ("attribute:ecs.instance-type =~ g5.*", {1}),
     ("attribute:ecs.instance-type matches m5\\..*", {2}),
-    ("attribute:ecs.instance-type !~ .*large", {1}),
+    ("attribute:ecs.instance-type !~ .*\\.large", {1}),
+    ("attribute:ecs.instance-type not_matches .*\\d\\.large", {1}),
     ("not(attribute:ecs.os-type == linux)", {2}),
     ("!(attribute:ecs.os-type == linux)", {2}),
     ("attribute:ecs.os-type == linux and attribute:ecs.availability-zone != us-east-1a", {1}),
@@ -273,7 +274,7 @@ def test_invalid_registration_stores_nothing(ecs, alive):
     base = dict(cluster=cluster, instanceIdentityDocument='{"instanceId": "i-0bbbbbbbbbbbbbbbb"}')
     cases = [
         (dict(totalResources=[{"name": "CPU", "type": "INTEGER", "integerValue": -1}]), ("CPU", "totalResources")),
-        (dict(totalResources=[{"name": "CPU", "type": "BOGUS", "integerValue": 1}]), ("type", "totalResources")),
+        (dict(totalResources=[{"name": "CPU", "type": "BOGUS", "integerValue": 1}]), ("type", "BOGUS")),
         (dict(instanceIdentityDocument="{not json"), ("instanceIdentityDocument",)),
         (dict(attributes=[{"name": "bad name!", "value": "x"}]), ("name", "attribute")),
     ]

@@ -133,7 +133,7 @@ def test_wrong_json_types(berth, unchanged, op, body, field):
 
 
 MISSING_REQUIRED = [
-    ("RegisterTaskDefinition", {"family": "f"}, "containerDefinitions"),
+    ("RegisterTaskDefinition", {"family": "f"}, ("containerDefinitions", "container list")),
     ("RegisterTaskDefinition", {"containerDefinitions": [{"name": "a", "image": "b", "memory": 64}]}, "family"),
     ("DescribeTaskDefinition", {}, "taskDefinition"),
     ("DeregisterContainerInstance", {}, "containerInstance"),
@@ -148,7 +148,7 @@ def test_missing_required_members(berth, unchanged, op, body, field):
     status, code, msg = err(berth.raw(op, body))
     assert status == 400
     assert code in ("InvalidParameterException", "ClientException")
-    assert names_field(msg, field), msg
+    assert names_field(msg, *([field] if isinstance(field, str) else field)), msg
 
 
 @moto_lacks

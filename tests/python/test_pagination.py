@@ -95,16 +95,26 @@ def test_max_results_by_hand(ecs, world):
 @moto_lacks
 def test_cli_max_items_and_starting_token(berth, world):
     fam = world["family"]
-    _, out, _ = berth.cli("ecs", "list-task-definitions", "--family-prefix", fam, "--max-items", "1")
+
+    def cli(*args):
+        return berth.cli("ecs", "list-task-definitions", "--family-prefix", fam, *args)[1]
+
+    out = cli("--max-items", "1")
     assert out["taskDefinitionArns"] == [td_arn(fam, 1)]
-    token = out["NextToken"]
-    _, out, _ = berth.cli("ecs", "list-task-definitions", "--family-prefix", fam, "--max-items", "2",
-                          "--starting-token", token)
+    out = cli("--max-items", "2", "--starting-token", out["NextToken"])
     assert out["taskDefinitionArns"] == [td_arn(fam, 2), td_arn(fam, 3)]
-    _, out, _ = berth.cli("ecs", "list-task-definitions", "--family-prefix", fam, "--max-items", "5",
-                          "--starting-token", out["NextToken"], "--page-size", "1")
+    out = cli("--starting-token", out["NextToken"])
     assert out["taskDefinitionArns"] == [td_arn(fam, 4), td_arn(fam, 5)]
     assert "NextToken" not in out
+
+    # with --page-size the server pages (maxResults/nextToken) under the CLI's tokens
+    out = cli("--page-size", "2", "--max-items", "3")
+    assert out["taskDefinitionArns"] == [td_arn(fam, r) for r in (1, 2, 3)]
+    out = cli("--page-size", "2", "--starting-token", out["NextToken"])
+    assert out["taskDefinitionArns"] == [td_arn(fam, 4), td_arn(fam, 5)]
+    # and the CLI's own pagination gathers every page when no limits are given
+    out = cli("--page-size", "1")
+    assert out["taskDefinitionArns"] == [td_arn(fam, r) for r in range(1, 6)]
 
 
 @pytest.mark.parametrize("op,kw", [

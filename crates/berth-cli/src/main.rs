@@ -87,8 +87,6 @@ async fn run_server(args: ServerArgs, single_machine: bool) -> anyhow::Result<()
         bail!("--account-id must be 12 digits, got '{}'", args.account_id);
     }
     let data_dir = resolve_data_dir(args.data_dir.clone())?;
-    let listener =
-        tokio::net::TcpListener::bind(args.listen).await.with_context(|| format!("listening on {}", args.listen))?;
     let store = SqliteStore::open(&bootstrap::store_path(&data_dir))
         .with_context(|| format!("opening the store in {}", data_dir.display()))?;
     let auth = match args.auth {
@@ -97,6 +95,11 @@ async fn run_server(args: ServerArgs, single_machine: bool) -> anyhow::Result<()
     };
     let config = ServerConfig { region: args.region.clone(), account_id: args.account_id.clone(), auth };
     let api = berth_server::build_api(Arc::new(store), &config).await.context("loading state from the store")?;
+    // The admin key exists before the port opens, so whoever sees the port open finds the credentials file.
+    let credentials = bootstrap::credentials_path(&data_dir);
+    let created_key = bootstrap::ensure_admin_key(&api, &data_dir).await.context("creating the admin access key")?;
+    let listener =
+        tokio::net::TcpListener::bind(args.listen).await.with_context(|| format!("listening on {}", args.listen))?;
 
     let endpoint = endpoint_url(listener.local_addr().unwrap_or(args.listen));
     println!(
@@ -111,8 +114,7 @@ async fn run_server(args: ServerArgs, single_machine: bool) -> anyhow::Result<()
             "WARNING: --auth none: requests are not authenticated; anyone who can reach {endpoint} has full control."
         );
     }
-    let credentials = bootstrap::credentials_path(&data_dir);
-    if let Some(key) = bootstrap::ensure_admin_key(&api, &data_dir).await.context("creating the admin access key")? {
+    if let Some(key) = created_key {
         println!("admin access key created: {} (secret, shown once: {})", key.access_key_id, key.secret_access_key);
         println!("credentials written to {} (profile {})", credentials.display(), bootstrap::PROFILE);
     } else {

@@ -19,6 +19,9 @@ use crate::error::{ApiError, ApiResult, ErrorCode};
 /// Largest request body accepted, in bytes.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
+/// Oversized bodies up to this size are read and discarded so the client sees the 413.
+const DRAIN_LIMIT_BYTES: usize = 16 * 1024 * 1024;
+
 /// Target prefix of the ECS API.
 const ECS_TARGET_PREFIX: &str = "AmazonEC2ContainerServiceV20141113.";
 
@@ -73,6 +76,11 @@ async fn read_body(body: Body, headers: &HeaderMap) -> ApiResult<Bytes> {
     };
     let declared = headers.get("content-length").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
     if declared.is_some_and(|n| n > MAX_BODY_BYTES) {
+        // Read and drop a moderately large body so the client, still sending, receives the error instead of a
+        // broken connection; anything far larger is cut off.
+        if declared.is_some_and(|n| n <= DRAIN_LIMIT_BYTES) {
+            let _ = axum::body::to_bytes(body, DRAIN_LIMIT_BYTES).await;
+        }
         return Err(too_large());
     }
     axum::body::to_bytes(body, MAX_BODY_BYTES).await.map_err(|_| too_large())

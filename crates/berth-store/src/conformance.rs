@@ -481,12 +481,14 @@ pub async fn watch_handoff_has_no_gaps<S: Store + ?Sized>(store: &S) -> Result<(
     Ok(())
 }
 
-/// Watching from a compacted revision yields `Compacted` and ends; from the compact revision itself it works.
+/// Watching from a compacted revision yields `Compacted` and ends; from the compact revision itself it works, and
+/// the compact revision stays readable even for keys written again after it.
 pub async fn watch_from_compacted_revision<S: Store + ?Sized>(store: &S) -> Result<()> {
     let r0 = store.current_revision().await?;
-    put(store, "c/a", "1").await?;
+    let r1 = put(store, "c/a", "1").await?;
     let r2 = put(store, "c/a", "2").await?;
     let r3 = put(store, "c/b", "1").await?;
+    let r4 = put(store, "c/a", "3").await?;
     store.compact(r2).await?;
 
     let mut stream = store.watch("c/", r0).await?;
@@ -502,13 +504,18 @@ pub async fn watch_from_compacted_revision<S: Store + ?Sized>(store: &S) -> Resu
     let mut stream = store.watch("c/", r2).await?;
     let e = next_event(&mut stream).await?;
     assert_eq!((e.kv.key.as_str(), e.kv.mod_revision, &e.prev_kv), ("c/b", r3, &None));
+    let e = next_event(&mut stream).await?;
+    assert_eq!(e.kv, kv_at("c/a", "3", r1, r4, 3));
+    assert_eq!(e.prev_kv, Some(kv_at("c/a", "2", r1, r2, 2)), "the value at the compact revision survives");
 
-    match store.list("c/", ListOptions { revision: Some(r0 + 1), ..ListOptions::default() }).await {
+    match store.list("c/", ListOptions { revision: Some(r1), ..ListOptions::default() }).await {
         Err(StoreError::Compacted { .. }) => {}
         other => panic!("a list below the compact revision must fail with Compacted, got {other:?}"),
     }
     let at_compact = store.list("c/", ListOptions { revision: Some(r2), ..ListOptions::default() }).await?;
-    assert_eq!(names(&at_compact.kvs), ["c/a"], "the compact revision itself stays readable");
+    assert_eq!(at_compact.kvs, [kv_at("c/a", "2", r1, r2, 2)], "the compact revision itself stays readable");
+    let at_r3 = store.list("c/", ListOptions { revision: Some(r3), ..ListOptions::default() }).await?;
+    assert_eq!(at_r3.kvs, [kv_at("c/a", "2", r1, r2, 2), kv_at("c/b", "1", r3, r3, 1)]);
     Ok(())
 }
 

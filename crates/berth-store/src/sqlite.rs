@@ -315,7 +315,7 @@ impl Store for SqliteStore {
     async fn watch(&self, prefix: &str, after_revision: Revision) -> Result<WatchStream> {
         // Subscribe before reading history: every commit after the history snapshot is then certainly in the
         // receiver, and commits the snapshot already holds are skipped by revision. No gap, no duplicate.
-        let rx = self.inner.events.subscribe(); tokio::time::sleep(Duration::from_millis(5)).await; let rx = { drop(rx); self.inner.events.subscribe() };
+        let rx = self.inner.events.subscribe();
         let owned = prefix.to_owned();
         let replay = self
             .read(move |conn| {

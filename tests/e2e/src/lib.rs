@@ -101,7 +101,7 @@ impl Berth {
             if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
                 panic!("berth exited early with {status}: {:?}", self.stderr_lines.lock().expect("lock"));
             }
-            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+            if healthz_ok(self.port) {
                 return;
             }
             std::thread::sleep(Duration::from_millis(20));
@@ -158,6 +158,19 @@ impl Drop for Berth {
             let _ = child.wait();
         }
     }
+}
+
+/// Whether `GET /healthz` answers 200: the server is serving, so its credentials file is written.
+fn healthz_ok(port: u16) -> bool {
+    use std::io::{Read, Write};
+    let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else { return false };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+    if stream.write_all(b"GET /healthz HTTP/1.0\r\nHost: localhost\r\n\r\n").is_err() {
+        return false;
+    }
+    let mut response = String::new();
+    let _ = stream.read_to_string(&mut response);
+    response.starts_with("HTTP/1.0 200") || response.starts_with("HTTP/1.1 200")
 }
 
 fn free_port() -> u16 {

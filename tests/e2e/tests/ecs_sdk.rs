@@ -317,7 +317,8 @@ async fn signatures_are_checked() {
     let berth = Berth::start(dir.path());
     let wrong_secret = berth.ecs_with(&berth.access_key_id, "not-the-secret");
     let err = wrong_secret.list_clusters().send().await.expect_err("bad signature");
-    assert_eq!(err.into_service_error().meta().code(), Some("InvalidSignatureException"));
+    let err = err.into_service_error();
+    assert_eq!(err.meta().code(), Some("InvalidSignatureException"), "{:?}", err.meta().message());
     let unknown = berth.ecs_with("AKIAUNKNOWNUNKNOWN00", "whatever");
     let err = unknown.list_clusters().send().await.expect_err("unknown key");
     assert_eq!(err.into_service_error().meta().code(), Some("UnrecognizedClientException"));

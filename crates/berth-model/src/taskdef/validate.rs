@@ -512,7 +512,8 @@ fn container_memory(def: &TaskDefinition, c: &ContainerDefinition) -> Result<(),
                  memory value ('memory', {limit} MiB)."
             )));
         }
-        (None, None) if def.memory.is_none() => {
+        // A Fargate definition without task memory gets Fargate's own message below instead.
+        (None, None) if def.memory.is_none() && !def.requires_compatibilities.iter().any(|c| c == "FARGATE") => {
             return Err(err("At least one of 'memory' or 'memoryReservation' must be specified.".to_owned()));
         }
         _ => {}
