@@ -27,6 +27,21 @@ impl PageRequest {
         Ok(PageRequest { after, size })
     }
 
+    /// The page size.
+    pub fn size(&self) -> usize {
+        self.size
+    }
+
+    /// The sort key the previous page ended at.
+    pub fn after(&self) -> Option<&str> {
+        self.after.as_deref()
+    }
+
+    /// The token that continues after `key`.
+    pub fn token_after(key: &str) -> String {
+        encode_token(key)
+    }
+
     /// One page of `items`, which must be sorted ascending by `key`, and the token for the next page.
     pub fn apply<T>(&self, items: Vec<T>, key: impl Fn(&T) -> String) -> (Vec<T>, Option<String>) {
         self.apply_ordered(items, key, false)

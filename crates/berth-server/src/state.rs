@@ -26,6 +26,14 @@ pub mod keys {
         format!("families/{family}")
     }
     pub const FAMILIES: &str = "families/";
+    /// Index of revisions by status (`taskdef-status/<STATUS>/<family>/<revision>` -> ARN), so listing and
+    /// finding the latest ACTIVE revision read small keys instead of whole definitions.
+    pub fn taskdef_status(status: &str, family: &str, revision: i64) -> String {
+        format!("taskdef-status/{status}/{family}/{revision:010}")
+    }
+    pub fn taskdef_status_prefix(status: &str) -> String {
+        format!("taskdef-status/{status}/")
+    }
 
     pub fn instance(cluster: &str, id: &str) -> String {
         format!("instances/{cluster}/{id}")
@@ -90,6 +98,22 @@ pub async fn list<T: DeserializeOwned>(store: &dyn Store, prefix: &str) -> ApiRe
         .into_iter()
         .map(|kv| Ok(Versioned { value: decode(&kv.key, &kv.value)?, key: kv.key, mod_revision: kv.mod_revision }))
         .collect()
+}
+
+/// One page of keys under a prefix, after `start_after`, with whether more follow.
+pub async fn list_page<T: DeserializeOwned>(
+    store: &dyn Store,
+    prefix: &str,
+    start_after: Option<String>,
+    limit: usize,
+) -> ApiResult<(Vec<Versioned<T>>, bool)> {
+    let result = store.list(prefix, ListOptions { start_after, limit: Some(limit), revision: None }).await?;
+    let items = result
+        .kvs
+        .into_iter()
+        .map(|kv| Ok(Versioned { value: decode(&kv.key, &kv.value)?, key: kv.key, mod_revision: kv.mod_revision }))
+        .collect::<ApiResult<Vec<_>>>()?;
+    Ok((items, result.more))
 }
 
 /// Counts the keys under a prefix without decoding them.

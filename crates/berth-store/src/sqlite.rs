@@ -849,12 +849,14 @@ fn list(conn: &Connection, prefix: &str, options: &ListOptions) -> Result<ListRe
             range.condition("c.name")
         )
     } else {
+        // Walks the (name, revision) index in key order, keeping each key's newest row at or below the revision,
+        // so a page stops after `limit` keys instead of grouping the whole range first.
         format!(
-            "SELECT {KV_COLUMNS} FROM
-               (SELECT name, MAX(revision) AS revision FROM kv WHERE {} AND revision <= ?4 GROUP BY name) m
-             JOIN kv k ON k.name = m.name AND k.revision = m.revision
-             WHERE k.deleted = 0 ORDER BY k.name LIMIT ?3",
-            range.condition("name")
+            "SELECT {KV_COLUMNS} FROM kv k
+             WHERE {} AND k.deleted = 0
+               AND k.revision = (SELECT MAX(revision) FROM kv WHERE name = k.name AND revision <= ?4)
+             ORDER BY k.name LIMIT ?3",
+            range.condition("k.name")
         )
     };
     let mut stmt = conn.prepare_cached(&sql).ctx("prepare list")?;

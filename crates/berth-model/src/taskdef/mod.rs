@@ -208,8 +208,10 @@ pub struct Registration {
 /// finally `requiresAttributes`.
 pub fn parse_register(body: Value) -> Result<Registration, ModelError> {
     let mut request = schema::clean_request(&body)?;
-    let tags = validate::tags(request.remove("tags"))?;
+    // Tags are not part of the definition: they are neither stored with it nor counted in its size.
+    let tags = request.remove("tags");
     validate::request_shape(&request)?;
+    let tags = validate::tags(tags)?;
 
     let mut definition: TaskDefinition = from_clean(Value::Object(request), "request")?;
     validate::definition(&mut definition)?;

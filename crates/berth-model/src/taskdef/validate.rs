@@ -3,8 +3,8 @@
 //! `schema` has already checked JSON types and enum values, so this module deals in meaning: names, sizes and
 //! ranges, references between containers and volumes, network-mode rules, task-level cpu/memory and Fargate. It
 //! also normalises task `cpu`/`memory` and works out `compatibilities`, because both fall out of the same checks.
-//! Where ECS's wording is known it is used verbatim (e.g. "Invalid 'cpu' setting for task.",
-//! "Container.image should not be null or empty.", "Invalid setting for container '<name>'. ..."); elsewhere the
+//! Where ECS's wording is known it is used verbatim (e.g. `Invalid 'cpu' setting for task.`,
+//! `Container.image should not be null or empty.`, `Invalid setting for container '<name>'. ...`); elsewhere the
 //! message follows ECS's style and always names the field and the container.
 
 use std::collections::{HashMap, HashSet};

@@ -51,10 +51,12 @@ pub async fn register_task_definition(api: &Api, body: Value) -> ApiResult<Value
         definition.status = "ACTIVE".into();
         definition.registered_at = Some(api.now());
         definition.registered_by = Some(format!("arn:aws:iam::{}:root", api.scope.account_id));
+        let arn = definition.task_definition_arn.clone();
         let stored = StoredTaskDefinition { definition, tags: registration.tags.clone() };
         let ops = vec![
             state::put(&family_key, &FamilyRecord { last_revision: revision })?,
             state::put(keys::taskdef(&family, revision), &stored)?,
+            state::put(keys::taskdef_status("ACTIVE", &family, revision), &arn)?,
         ];
         Ok((vec![compare], ops, stored))
     })
@@ -67,14 +69,38 @@ pub async fn register_task_definition(api: &Api, body: Value) -> ApiResult<Value
 async fn find(api: &Api, reference: &str) -> ApiResult<Option<Versioned<StoredTaskDefinition>>> {
     let (family, revision) = arn::task_definition_ref(reference).map_err(ApiError::client)?;
     let store = api.store.as_ref();
-    match revision {
-        Some(rev) => state::get(store, &keys::taskdef(family, rev)).await,
-        None => Ok(state::list::<StoredTaskDefinition>(store, &keys::taskdef_family_prefix(family))
-            .await?
-            .into_iter()
-            .rev()
-            .find(|t| t.value.definition.status == "ACTIVE")),
+    let revision = match revision {
+        Some(rev) => rev,
+        None => {
+            let prefix = format!("{}{family}/", keys::taskdef_status_prefix("ACTIVE"));
+            let active = store.list(&prefix, berth_store::ListOptions::default()).await?;
+            match active.kvs.last().and_then(|kv| revision_of(&kv.key)) {
+                Some(rev) => rev,
+                None => return Ok(None),
+            }
+        }
+    };
+    state::get(store, &keys::taskdef(family, revision)).await
+}
+
+/// The revision number at the end of a `taskdef-status/...` or `taskdefs/...` key.
+fn revision_of(key: &str) -> Option<i64> {
+    key.rsplit('/').next()?.parse().ok()
+}
+
+/// The family inside a `taskdef-status/<STATUS>/<family>/<revision>` key.
+fn family_of(index_key: &str) -> Option<&str> {
+    let mut parts = index_key.splitn(4, '/');
+    parts.nth(2)
+}
+
+/// Moves a revision's index entry from one status to another (`to` None: out of the index).
+fn reindex(definition: &TaskDefinition, from: &str, to: Option<&str>) -> ApiResult<Vec<Op>> {
+    let mut ops = vec![Op::delete(keys::taskdef_status(from, &definition.family, definition.revision))];
+    if let Some(to) = to {
+        ops.push(state::put(keys::taskdef_status(to, &definition.family, definition.revision), &definition.task_definition_arn)?);
     }
+    Ok(ops)
 }
 
 /// The revision a mutation names; it must carry a revision number.
@@ -137,7 +163,9 @@ pub async fn deregister_task_definition(api: &Api, req: DeregisterTaskDefinition
         }
         stored.definition.status = "INACTIVE".into();
         stored.definition.deregistered_at = Some(api.now());
-        Ok((vec![current.unchanged()], vec![state::put(&current.key, &stored)?], stored.definition))
+        let mut ops = vec![state::put(&current.key, &stored)?];
+        ops.extend(reindex(&stored.definition, "ACTIVE", Some("INACTIVE"))?);
+        Ok((vec![current.unchanged()], ops, stored.definition))
     })
     .await?;
     Ok(json!({ "taskDefinition": definition }))
@@ -175,12 +203,18 @@ pub async fn delete_task_definitions(api: &Api, req: DeleteTaskDefinitionsReques
             stored.definition.status = "DELETE_IN_PROGRESS".into();
             let arn = stored.definition.task_definition_arn.clone().unwrap_or_default();
             // A revision still used by a task or service waits in DELETE_IN_PROGRESS; otherwise it goes now.
-            let op = if in_use(api, &arn).await? {
-                state::put(&current.key, &stored)?
+            let previous = current.value.definition.status.clone();
+            let mut ops = if in_use(api, &arn).await? {
+                let mut ops = vec![state::put(&current.key, &stored)?];
+                ops.extend(reindex(&stored.definition, &previous, Some("DELETE_IN_PROGRESS"))?);
+                ops
             } else {
-                Op::delete(current.key.clone())
+                reindex(&stored.definition, &previous, None)?
             };
-            Ok((vec![current.unchanged()], vec![op], Ok(stored.definition)))
+            if !ops.iter().any(|op| matches!(op, Op::Put { key, .. } if key == &current.key)) {
+                ops.push(Op::delete(current.key.clone()));
+            }
+            Ok((vec![current.unchanged()], ops, Ok(stored.definition)))
         })
         .await?;
         match outcome {
@@ -240,21 +274,25 @@ pub async fn list_task_definitions(api: &Api, req: ListTaskDefinitionsRequest) -
         }
     };
     // familyPrefix names one whole family, as in ECS.
-    let prefix = match req.family_prefix.as_deref() {
-        Some(f) if !f.is_empty() => keys::taskdef_family_prefix(f),
-        _ => keys::TASKDEFS.to_owned(),
-    };
-    let mut found: Vec<(String, String)> = state::list::<StoredTaskDefinition>(api.store.as_ref(), &prefix)
-        .await?
-        .into_iter()
-        .filter(|t| t.value.definition.status == status)
-        .map(|t| (t.key, t.value.definition.task_definition_arn.unwrap_or_default()))
-        .collect();
-    if descending {
-        found.reverse();
+    let mut prefix = keys::taskdef_status_prefix(status);
+    if let Some(f) = req.family_prefix.as_deref().filter(|f| !f.is_empty()) {
+        prefix.push_str(f);
+        prefix.push('/');
     }
-    let (items, next) = page.apply_ordered(found, |(k, _)| k.clone(), descending);
-    let arns: Vec<String> = items.into_iter().map(|(_, a)| a).collect();
+    let store = api.store.as_ref();
+    let (arns, next) = if descending {
+        // The store lists ascending only; the index values are short, so reading them all is cheap.
+        let mut all: Vec<(String, String)> =
+            state::list::<String>(store, &prefix).await?.into_iter().map(|v| (v.key, v.value)).collect();
+        all.reverse();
+        let (items, next) = page.apply_ordered(all, |(k, _)| k.clone(), true);
+        (items.into_iter().map(|(_, a)| a).collect::<Vec<_>>(), next)
+    } else {
+        let after = page.after().map(str::to_owned);
+        let (items, more) = state::list_page::<String>(store, &prefix, after, page.size()).await?;
+        let next = if more { items.last().map(|v| PageRequest::token_after(&v.key)) } else { None };
+        (items.into_iter().map(|v| v.value).collect(), next)
+    };
     Ok(json!({ "taskDefinitionArns": arns, "nextToken": next }))
 }
 
@@ -276,12 +314,16 @@ pub async fn list_task_definition_families(api: &Api, req: ListTaskDefinitionFam
             truncate(status, 64)
         )));
     }
-    let prefix = format!("{}{}", keys::TASKDEFS, req.family_prefix.as_deref().unwrap_or(""));
-    // family -> whether it has an ACTIVE revision
+    // family -> whether it has an ACTIVE revision, from the status index.
+    let family_prefix = req.family_prefix.as_deref().unwrap_or("");
     let mut families: BTreeMap<String, bool> = BTreeMap::new();
-    for t in state::list::<StoredTaskDefinition>(api.store.as_ref(), &prefix).await? {
-        let active = families.entry(t.value.definition.family.clone()).or_insert(false);
-        *active |= t.value.definition.status == "ACTIVE";
+    for st in DEFINITION_STATUSES {
+        let prefix = format!("{}{family_prefix}", keys::taskdef_status_prefix(st));
+        for kv in api.store.list(&prefix, berth_store::ListOptions::default()).await?.kvs {
+            if let Some(family) = family_of(&kv.key) {
+                *families.entry(family.to_owned()).or_insert(false) |= st == "ACTIVE";
+            }
+        }
     }
     let names: Vec<String> = families
         .into_iter()
