@@ -37,7 +37,7 @@ def test_credentials_file(berth):
     assert len(sk) >= 30
     # `berth up` tells the user the endpoint and where the credentials went
     out = berth.stdout() + berth.stderr()
-    assert str(berth.credentials_file) in out, out
+    assert str(berth.credentials_file) in out or os.path.realpath(berth.credentials_file) in out, out
     assert f"127.0.0.1:{berth.port}" in out, out
 
 
@@ -126,6 +126,12 @@ def test_other_signing_identities(berth):
     botocore.auth.SigV4Auth(Credentials(*berth.creds), "s3", REGION).add_auth(req)
     r = requests.post(berth.endpoint + "/", data=b"{}", headers=dict(req.prepare().headers))
     assert r.status_code == 403, r.text
+
+
+def test_signature_scoped_to_another_region(berth):
+    """The server's --region is part of the credential scope it verifies."""
+    r = berth.raw("ListClusters", {}, region="eu-west-1")
+    assert doc(r)[:2] == (403, "InvalidSignatureException"), r.text
 
 
 def test_healthz_is_unsigned(berth):

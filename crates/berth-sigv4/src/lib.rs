@@ -17,7 +17,7 @@
 //! - Non-S3 URI rules: the received path is normalised and encoded a second
 //!   time, as the SDKs do when signing.
 //! - `x-amz-content-sha256`, when signed, is used as the payload hash after
-//!   checking it matches the body (or is `UNSIGNED-PAYLOAD`).
+//!   checking it matches the body (`UNSIGNED-PAYLOAD` is refused).
 //! - `x-amz-security-token` is treated like any other header: covered if
 //!   signed, ignored if not. Berth issues no session tokens.
 //!
@@ -132,7 +132,6 @@ impl AuthError {
 /// How far `x-amz-date` may be from the server clock, either way (AWS's value).
 const MAX_SKEW: Duration = Duration::from_secs(15 * 60);
 
-const UNSIGNED_PAYLOAD: &str = "UNSIGNED-PAYLOAD";
 
 /// Verify `request`. `lookup` returns the secret for an access key id, None if unknown. `now` is injected for tests.
 ///
@@ -283,9 +282,11 @@ fn check_skew(request_time: SystemTime, now: SystemTime) -> Result<(), AuthError
 ///
 /// Normally hex SHA-256 of the body. When the client signed an
 /// `x-amz-content-sha256` header, it put that header's value on this line
-/// instead, so we must too; but a value that is neither the body's hash nor
-/// `UNSIGNED-PAYLOAD` would let a body be swapped under a valid signature, so
-/// it is a mismatch. An unsigned `x-amz-content-sha256` is ignored.
+/// instead, so we must too; but a value that is not the body's hash would let a
+/// body be swapped under a valid signature, so it is a mismatch. That includes
+/// `UNSIGNED-PAYLOAD`: no ECS client sends it, and an API whose bodies are the
+/// whole request must not accept unauthenticated ones. An unsigned
+/// `x-amz-content-sha256` is ignored.
 fn payload_hash(request: &SignedRequest<'_>, auth: &authorization::Authorization<'_>) -> Result<String, AuthError> {
     let body_hash = hex::encode(Sha256::digest(request.body));
     let signed = auth.signed_header_names.iter().any(|name| name.eq_ignore_ascii_case("x-amz-content-sha256"));
@@ -297,9 +298,6 @@ fn payload_hash(request: &SignedRequest<'_>, auth: &authorization::Authorization
         return Ok(body_hash);
     };
     let claimed = canonical::canonical_header_value(raw);
-    if claimed == UNSIGNED_PAYLOAD.as_bytes() {
-        return Ok(UNSIGNED_PAYLOAD.to_owned());
-    }
     if claimed.eq_ignore_ascii_case(body_hash.as_bytes()) {
         // Keep the client's spelling (case): that is what it hashed.
         return Ok(String::from_utf8_lossy(&claimed).into_owned());

@@ -105,9 +105,9 @@ fn signed_content_sha256_must_match_the_body() {
         use sha2::Digest;
         hex::encode(sha2::Sha256::digest(body))
     };
-    // Correct hash, UNSIGNED-PAYLOAD and a wrong hash, all signed.
+    // Correct hash, UNSIGNED-PAYLOAD (refused: the body would be unauthenticated) and a wrong hash, all signed.
     for (claimed, ok) in
-        [(real.as_str(), true), (real.to_uppercase().as_str(), true), ("UNSIGNED-PAYLOAD", true), (hash, false)]
+        [(real.as_str(), true), (real.to_uppercase().as_str(), true), ("UNSIGNED-PAYLOAD", false), (hash, false)]
     {
         let req = ecs_request(body).header("X-Amz-Content-Sha256", claimed);
         // aws-sigv4 puts its own body hash on the payload line; to sign the

@@ -17,12 +17,14 @@
 //! | `healthCheck` | `ecs.capability.container-health-check`, `docker-remote-api.1.24` |
 //! | `linuxParameters.initProcessEnabled` | `docker-remote-api.1.25` (model) |
 //! | `dependsOn` | `ecs.capability.container-ordering` |
-//! | `secrets` / `logConfiguration.secretOptions` | `ecs.capability.secrets.{asm,ssm}.{environment-variables,bootstrap.log-driver}` |
+//! | `secrets` | `ecs.capability.secrets.{asm,ssm}.environment-variables` |
+//! | `logConfiguration.secretOptions` | `ecs.capability.secrets.{asm,ssm}.bootstrap.log-driver` |
 //! | `repositoryCredentials` | `ecs.capability.private-registry-authentication.secretsmanager` |
 //! | `environmentFiles` | `ecs.capability.env-files.s3` |
 //! | `firelensConfiguration` type t | `ecs.capability.firelens.<t>` |
 //! | `containerPortRange` | `ecs.capability.network.container-port-range` |
-//! | an ECR image | `com.amazonaws.ecs.capability.ecr-auth` (+ `ecs.capability.execution-role-ecr-pull` with an execution role) |
+//! | an ECR image | `com.amazonaws.ecs.capability.ecr-auth` |
+//! | an ECR image and an execution role | `ecs.capability.execution-role-ecr-pull` |
 //! | awslogs with an execution role | `ecs.capability.execution-role-awslogs` |
 //! | `taskRoleArn` | `com.amazonaws.ecs.capability.task-iam-role` (+ `-network-host` with networkMode host) |
 //! | networkMode awsvpc | `ecs.capability.task-eni` |
