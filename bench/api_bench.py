@@ -214,6 +214,9 @@ class Client:
         raise AssertionError("unreachable")
 
 
+OPS = ["RegisterTaskDefinition", "DescribeTaskDefinition", "ListTaskDefinitions"]
+
+
 def pick(rng, wid):
     r = rng.random()
     fam = f"bench-seed-{rng.randrange(SEED_FAMILIES)}"
@@ -243,7 +246,7 @@ def thread_closed(port, creds, wid, start_at, end_at, out):
             ok, data = False, repr(e).encode()
         t1 = time.monotonic()
         if t1 <= end_at:
-            lat.append(t1 - t0)
+            lat.append((t1 - t0, OPS.index(op)))
             if not ok:
                 errs += 1
                 first_err = first_err or data[:300].decode(errors="replace")
@@ -275,7 +278,7 @@ def thread_open(port, creds, wid, start_at, end_at, interval, offset, out):
         except Exception as e:  # noqa: BLE001
             ok, data = False, repr(e).encode()
         t1 = time.monotonic()
-        lat.append(t1 - sched)
+        lat.append((t1 - sched, OPS.index(op)))
         service.append(t1 - t0)
         if not ok:
             errs += 1
@@ -354,7 +357,13 @@ def run_load(target, mode, duration, concurrency, processes, rate=None):
             if mode == "open":
                 service += o[3]
                 late += o[4]
-    lat.sort()
+    per_op = {}
+    for i, name in enumerate(OPS):
+        xs = sorted(x for x, o in lat if o == i)
+        if xs:
+            per_op[name] = {"n": len(xs), "p50_ms": round(pct(xs, 50) * 1000, 3),
+                            "p99_ms": round(pct(xs, 99) * 1000, 3)}
+    lat = sorted(x for x, _ in lat)
     service.sort()
     # CPU figures cover the measured window only (connection set-up and warm-up excluded).
     result = {
@@ -375,6 +384,7 @@ def run_load(target, mode, duration, concurrency, processes, rate=None):
         "server_cpu_s": round(server_cpu, 2),
         "server_cores_used": round(server_cpu / duration, 2),
         "host_cpus": os.cpu_count(),
+        "per_op": per_op,
     }
     result["client_bound"] = result["client_cores_used"] >= 0.85 * min(processes, os.cpu_count())
     # client and server together used (nearly) every core: the figure is the machine's, not the server's ceiling

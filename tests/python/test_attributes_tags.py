@@ -62,34 +62,52 @@ def test_put_list_delete_attributes(ecs, inst):
     assert listed(ecs, cluster, attributeName="stack") == []
 
 
+BAD_ATTRIBUTES = [
+    # (id, attributes (ARN stands for the instance's ARN, ID for its short id), codes, fields named)
+    ("bad-name", [{"name": "bad name!", "value": "x", "targetId": "ARN"}], ("InvalidParameterException",), ("name",)),
+    ("long-name", [{"name": "n" * 129, "value": "x", "targetId": "ARN"}], ("InvalidParameterException",), ("name",)),
+    ("long-value", [{"name": "ok", "value": "v" * 129, "targetId": "ARN"}], ("InvalidParameterException",),
+     ("value",)),
+    ("value-leading-space", [{"name": "ok", "value": " leading", "targetId": "ARN"}],
+     ("InvalidParameterException",), ("value",)),
+    ("value-trailing-space", [{"name": "ok", "value": "trailing ", "targetId": "ARN"}],
+     ("InvalidParameterException",), ("value",)),
+    ("value-bad-char", [{"name": "ok", "value": "semi;colon", "targetId": "ARN"}],
+     ("InvalidParameterException",), ("value",)),
+    ("bad-target-type", [{"name": "ok", "value": "x", "targetType": "task", "targetId": "ARN"}],
+     ("InvalidParameterException",), ("targetType",)),
+    ("no-target", [{"name": "ok", "value": "x"}], ("InvalidParameterException",), ("targetId",)),
+    ("short-id-without-target-type", [{"name": "ok", "value": "x", "targetId": "ID"}],
+     ("InvalidParameterException",), ("targetType",)),
+    ("unknown-target", [{"name": "ok", "value": "x", "targetType": "container-instance", "targetId": "0" * 32}],
+     ("TargetNotFoundException",), ()),
+    # PutAttributes takes at most 10 attributes per call (and 10 custom attributes per resource)
+    ("eleven", [{"name": f"a{i}", "value": "x", "targetId": "ARN"} for i in range(11)],
+     ("AttributeLimitExceededException", "InvalidParameterException"), ()),
+    # one bad attribute spoils the batch: the good one is not stored either
+    ("batch", [{"name": "good", "value": "x", "targetId": "ARN"}, {"name": "bad name!", "value": "x", "targetId": "ARN"}],
+     ("InvalidParameterException",), ("name",)),
+]
+
+
+@pytest.mark.parametrize("case,attrs,codes,fields", BAD_ATTRIBUTES, ids=[b[0] for b in BAD_ATTRIBUTES])
 @moto_lacks
-def test_attribute_validation_stores_nothing(ecs, inst, alive):
+def test_attribute_validation_stores_nothing(ecs, inst, alive, case, attrs, codes, fields):
     cluster, arn = inst
-    bad = [
-        ([{"name": "bad name!", "value": "x", "targetId": arn}], ("InvalidParameterException",), ("name",)),
-        ([{"name": "n" * 129, "value": "x", "targetId": arn}], ("InvalidParameterException",), ("name",)),
-        ([{"name": "ok", "value": "v" * 129, "targetId": arn}], ("InvalidParameterException",), ("value",)),
-        ([{"name": "ok", "value": " leading", "targetId": arn}], ("InvalidParameterException",), ("value",)),
-        ([{"name": "ok", "value": "x", "targetType": "task", "targetId": arn}],
-         ("InvalidParameterException",), ("targetType",)),
-        ([{"name": "ok", "value": "x"}], ("InvalidParameterException",), ("targetId",)),
-        # a short id needs targetType
-        ([{"name": "ok", "value": "x", "targetId": arn.rsplit("/", 1)[1]}], ("InvalidParameterException",),
-         ("targetType",)),
-        ([{"name": "ok", "value": "x", "targetId": "0" * 32}], ("TargetNotFoundException",), ()),
-        ([{"name": f"a{i}", "value": "x", "targetId": arn} for i in range(11)],
-         ("AttributeLimitExceededException",), ()),
-        # one bad attribute spoils the batch: the good one is not stored either
-        ([{"name": "good", "value": "x", "targetId": arn}, {"name": "bad name!", "value": "x", "targetId": arn}],
-         ("InvalidParameterException",), ("name",)),
-    ]
-    for attrs, codes, fields in bad:
-        before = custom(ecs.describe_container_instances(cluster=cluster, containerInstances=[arn])
-                        ["containerInstances"][0]["attributes"])
-        expect_error(ecs.put_attributes, codes, *fields, cluster=cluster, attributes=attrs)
-        after = custom(ecs.describe_container_instances(cluster=cluster, containerInstances=[arn])
-                       ["containerInstances"][0]["attributes"])
-        assert after == before, attrs
+    subst = {"ARN": arn, "ID": arn.rsplit("/", 1)[1]}
+    attrs = [dict(a, targetId=subst.get(a["targetId"], a["targetId"])) if "targetId" in a else a for a in attrs]
+
+    def current():
+        return custom(ecs.describe_container_instances(cluster=cluster, containerInstances=[arn])
+                      ["containerInstances"][0]["attributes"])
+    before = current()
+    expect_error(ecs.put_attributes, codes, *fields, cluster=cluster, attributes=attrs)
+    assert current() == before
+
+
+@moto_lacks
+def test_put_attributes_unknown_cluster(ecs, inst, alive):
+    _, arn = inst
     expect_error(ecs.put_attributes, "ClusterNotFoundException", cluster=uniq("nope"),
                  attributes=[{"name": "ok", "value": "x", "targetId": arn}])
 

@@ -267,19 +267,25 @@ def test_omitted_cluster_means_default(ecs):
     ecs.deregister_container_instance(containerInstance=arn, force=True)
 
 
+BAD_REGISTRATIONS = [
+    ("negative-cpu", dict(totalResources=[{"name": "CPU", "type": "INTEGER", "integerValue": -1}]),
+     ("CPU", "totalResources")),
+    ("bogus-resource-type", dict(totalResources=[{"name": "CPU", "type": "BOGUS", "integerValue": 1}]),
+     ("type", "BOGUS")),
+    ("identity-doc-not-json", dict(instanceIdentityDocument="{not json"), ("instanceIdentityDocument",)),
+    ("bad-attribute-name", dict(attributes=[{"name": "bad name!", "value": "x"}]), ("name", "attribute")),
+    ("bad-attribute-value", dict(attributes=[{"name": "ok", "value": " padded "}]), ("value", "attribute")),
+]
+
+
+@pytest.mark.parametrize("case,extra,fields", BAD_REGISTRATIONS, ids=[b[0] for b in BAD_REGISTRATIONS])
 @moto_lacks
-def test_invalid_registration_stores_nothing(ecs, alive):
+def test_invalid_registration_stores_nothing(ecs, alive, case, extra, fields):
     cluster = uniq("badreg")
     ecs.create_cluster(clusterName=cluster)
-    base = dict(cluster=cluster, instanceIdentityDocument='{"instanceId": "i-0bbbbbbbbbbbbbbbb"}')
-    cases = [
-        (dict(totalResources=[{"name": "CPU", "type": "INTEGER", "integerValue": -1}]), ("CPU", "totalResources")),
-        (dict(totalResources=[{"name": "CPU", "type": "BOGUS", "integerValue": 1}]), ("type", "BOGUS")),
-        (dict(instanceIdentityDocument="{not json"), ("instanceIdentityDocument",)),
-        (dict(attributes=[{"name": "bad name!", "value": "x"}]), ("name", "attribute")),
-    ]
-    for extra, fields in cases:
-        kw = dict(base, **extra)
-        expect_error(ecs.register_container_instance, ("InvalidParameterException", "ClientException"), *fields, **kw)
-        assert list_all(ecs, cluster) == []
+    kw = {"cluster": cluster, "instanceIdentityDocument": '{"instanceId": "i-0bbbbbbbbbbbbbbbb"}', **extra}
+    expect_error(ecs.register_container_instance, ("InvalidParameterException", "ClientException"), *fields, **kw)
+    assert list_all(ecs, cluster) == []
+    [c] = ecs.describe_clusters(clusters=[cluster])["clusters"]
+    assert c["registeredContainerInstancesCount"] == 0
     ecs.delete_cluster(cluster=cluster)

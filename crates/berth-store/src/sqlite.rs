@@ -108,7 +108,10 @@ impl Default for SqliteOptions {
     }
 }
 
-/// The embedded store. Cheap to clone; the writer thread stops when the last clone is dropped.
+/// The embedded store. Cheap to clone; the writer thread stops when the last clone is dropped, and that drop waits
+/// for the writer to finish the command in hand (milliseconds), so the file can be reopened at once.
+///
+/// One process per file: watches and the published revision only know about writes made through this process.
 #[derive(Clone)]
 pub struct SqliteStore {
     inner: Arc<Inner>,
@@ -128,7 +131,8 @@ struct Inner {
     writer: Option<JoinHandle<()>>,
     /// Kept to subscribe new watches; the writer holds the other sender.
     events: broadcast::Sender<Arc<Batch>>,
-    /// The last committed revision, published by the writer after each commit.
+    /// The last committed revision, published by the writer after each commit (and raised by readers that see a
+    /// commit before it is published).
     revision: Arc<AtomicI64>,
     readers: Mutex<Vec<Connection>>,
 }
@@ -305,7 +309,8 @@ impl Store for SqliteStore {
 
     async fn list(&self, prefix: &str, options: ListOptions) -> Result<ListResult> {
         let prefix = prefix.to_owned();
-        self.read(move |conn| list(conn, &prefix, &options)).await
+        let seen = self.inner.revision.clone();
+        self.read(move |conn| list(conn, &seen, &prefix, &options)).await
     }
 
     async fn txn(&self, compares: Vec<Compare>, ops: Vec<Op>) -> Result<TxnResult> {
@@ -317,6 +322,7 @@ impl Store for SqliteStore {
         // receiver, and commits the snapshot already holds are skipped by revision. No gap, no duplicate.
         let rx = self.inner.events.subscribe();
         let owned = prefix.to_owned();
+        let seen = self.inner.revision.clone();
         let replay = self
             .read(move |conn| {
                 let compact_revision = meta_get(conn, "compact_revision").ctx("read compact revision")?;
@@ -324,6 +330,7 @@ impl Store for SqliteStore {
                     return Ok(Err(StoreError::Compacted { requested: after_revision, compact_revision }));
                 }
                 let snapshot = meta_get(conn, "revision").ctx("read revision")?;
+                seen.fetch_max(snapshot, Ordering::AcqRel);
                 let events = history(conn, &owned, after_revision).ctx("read watch history")?;
                 Ok(Ok((events, snapshot)))
             })
@@ -515,7 +522,7 @@ impl Writer {
 
     /// Makes a committed batch visible: first the revision, then live watches.
     fn publish(&self, batch: Batch) {
-        self.revision.store(batch.revision, Ordering::Release);
+        self.revision.fetch_max(batch.revision, Ordering::AcqRel);
         // No receivers is not an error: nobody is watching.
         let _ = self.events.send(Arc::new(batch));
     }
@@ -826,8 +833,11 @@ fn load_current(conn: &Connection, key: &str) -> rusqlite::Result<Option<KeyValu
     .optional()
 }
 
-fn list(conn: &Connection, prefix: &str, options: &ListOptions) -> Result<ListResult> {
+/// `seen` is the store's published revision: a reader can see a commit a moment before the writer publishes it, and
+/// raising it here keeps `current_revision` from going backwards for a caller that just read a newer revision.
+fn list(conn: &Connection, seen: &AtomicI64, prefix: &str, options: &ListOptions) -> Result<ListResult> {
     let current = meta_get(conn, "revision").ctx("read revision")?;
+    seen.fetch_max(current, Ordering::AcqRel);
     let revision = match options.revision {
         None => current,
         Some(revision) if revision > current => return Err(StoreError::FutureRevision(revision)),

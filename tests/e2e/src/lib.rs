@@ -109,6 +109,20 @@ impl Berth {
         panic!("berth did not start listening within 30 s");
     }
 
+    /// Whether berth's stderr has (within a few seconds) a line containing `needle`.
+    pub fn stderr_contains(&self, needle: &str) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            if self.stderr_lines.lock().expect("stderr lock").iter().any(|l| l.contains(needle)) {
+                return true;
+            }
+            if Instant::now() > deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     pub fn endpoint(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }

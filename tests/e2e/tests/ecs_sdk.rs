@@ -273,7 +273,7 @@ async fn container_instances_filters_attributes_and_draining() {
         .send()
         .await
         .expect("list");
-    assert_eq!(draining.container_instance_arns(), [b.clone()]);
+    assert_eq!(draining.container_instance_arns(), std::slice::from_ref(&b));
 
     let described = ecs
         .describe_container_instances()

@@ -44,6 +44,9 @@ fn resolve(resource_arn: &str) -> ApiResult<Tagged> {
     }
 }
 
+/// A change to a resource's tags.
+type TagChange = dyn Fn(&mut Vec<Tag>) + Sync;
+
 fn not_found(resource_arn: &str) -> ApiError {
     ApiError::new(
         ErrorCode::ResourceNotFoundException,
@@ -55,7 +58,7 @@ fn not_found(resource_arn: &str) -> ApiError {
 async fn with_tags(
     api: &Api,
     resource_arn: &str,
-    change: Option<&(dyn Fn(&mut Vec<Tag>) + Sync)>,
+    change: Option<&TagChange>,
 ) -> ApiResult<Vec<Tag>> {
     let store = api.store.as_ref();
     let target = resolve(resource_arn)?;
