@@ -5,8 +5,8 @@ use crate::{ModelError, Tag};
 /// Cluster names, task definition families, container names and service names: 1 to 255 ASCII letters, digits,
 /// hyphens and underscores.
 pub fn check_resource_name(field: &str, value: &str) -> Result<(), ModelError> {
-    let ok_chars = value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    if value.is_empty() || value.len() > 255 || !ok_chars {
+    if !is_resource_name(value) {
+        let ok_chars = value.bytes().all(is_name_byte);
         return Err(ModelError::invalid(format!(
             "{field} can have up to 255 characters: letters (uppercase and lowercase), numbers, hyphens and \
              underscores. Got {} characters{}.",
@@ -15,6 +15,15 @@ pub fn check_resource_name(field: &str, value: &str) -> Result<(), ModelError> {
         )));
     }
     Ok(())
+}
+
+/// Whether `value` follows the resource name rule of [`check_resource_name`].
+pub fn is_resource_name(value: &str) -> bool {
+    !value.is_empty() && value.len() <= 255 && value.bytes().all(is_name_byte)
+}
+
+fn is_name_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'-' || b == b'_'
 }
 
 /// Tags: at most 50 per resource, keys 1-128 and values 0-256 characters, unique keys, and no `aws:` prefix

@@ -94,6 +94,10 @@ async fn reopen_keeps_data_revision_compaction_and_leases() {
         other => panic!("the compaction survives, got {other:?}"),
     }
 
+    // Watching needs the history right after `after_revision`, which is gone even one below the compact revision.
+    let mut stream = store.watch("", compacted - 1).await.expect("watch");
+    assert!(matches!(next(&mut stream).await, Some(Err(StoreError::Compacted { .. }))));
+
     // History after the compact revision replays, previous values included.
     let mut stream = store.watch("", compacted).await.expect("watch");
     let e = next(&mut stream).await.expect("event").expect("no error");

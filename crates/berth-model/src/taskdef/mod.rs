@@ -228,9 +228,5 @@ fn from_clean<T: serde::de::DeserializeOwned>(value: Value, what: &str) -> Resul
 /// A client-supplied string as it appears in an error message: cut to 64 characters so that a 10,000-character
 /// value does not come back in full.
 fn shown(text: &str) -> String {
-    const LIMIT: usize = 64;
-    match text.char_indices().nth(LIMIT) {
-        Some((cut, _)) => format!("{}...", &text[..cut]),
-        None => text.to_owned(),
-    }
+    crate::names::truncate(text, 64)
 }

@@ -39,7 +39,7 @@ fn volume_error(volume: &str, detail: impl std::fmt::Display) -> ModelError {
 
 /// Up to 255 ASCII letters, digits, hyphens and underscores: families, container names, volume names.
 fn is_name(text: &str) -> bool {
-    !text.is_empty() && text.len() <= 255 && text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    crate::names::is_resource_name(text)
 }
 
 fn name_problem(text: &str) -> String {
