@@ -133,6 +133,20 @@ pub const MAX_CUSTOM_ATTRIBUTES: usize = 10;
 /// Validates the `totalResources` of a registration: known names with the value kind each needs.
 pub fn check_total_resources(resources: &[Resource]) -> Result<(), ModelError> {
     for r in resources {
+        let expected = match r.name.as_str() {
+            "CPU" | "MEMORY" => ["INTEGER", "LONG", "DOUBLE"].as_slice(),
+            _ => ["STRINGSET"].as_slice(),
+        };
+        if let Some(kind) = &r.kind
+            && !expected.contains(&kind.as_str())
+        {
+            return Err(ModelError::invalid(format!(
+                "totalResources {} has type '{}'; it must be {}.",
+                crate::names::truncate(&r.name, 64),
+                crate::names::truncate(kind, 32),
+                expected.join(" or ")
+            )));
+        }
         match r.name.as_str() {
             "CPU" | "MEMORY" => {
                 let v = r.integer_value.or(r.long_value).unwrap_or(0);

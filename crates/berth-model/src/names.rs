@@ -65,9 +65,9 @@ pub fn merge_tags(existing: &mut Vec<Tag>, new: Vec<Tag>) {
     }
 }
 
-/// Attribute names: 1-128 of letters, digits, hyphens, underscores, forward slashes, back slashes and periods;
-/// values up to 128 characters of the same set plus spaces, `@`, `:` and `,`... ECS accepts most printable
-/// characters in values, so only length and control characters are checked there.
+/// Attribute names: 1-128 of letters, digits, hyphens, underscores, forward slashes, back slashes and periods.
+/// Values: 1-128 of letters, digits, hyphens, underscores, periods, at signs, forward slashes, back slashes, colons
+/// and spaces, not starting or ending with a space (the ECS model's rule).
 pub fn check_attribute(name: &str, value: Option<&str>) -> Result<(), ModelError> {
     let ok = !name.is_empty()
         && name.len() <= 128
@@ -79,12 +79,20 @@ pub fn check_attribute(name: &str, value: Option<&str>) -> Result<(), ModelError
             truncate(name, 64)
         )));
     }
-    if let Some(v) = value
-        && (v.chars().count() > 128 || v.chars().any(char::is_control))
-    {
-        return Err(ModelError::invalid(format!(
-            "attributes.value of '{name}' must be at most 128 printable characters."
-        )));
+    if let Some(v) = value {
+        let ok = !v.is_empty()
+            && v.len() <= 128
+            && !v.starts_with(' ')
+            && !v.ends_with(' ')
+            && v.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.@/\\: ".contains(&b));
+        if !ok {
+            return Err(ModelError::invalid(format!(
+                "attributes.value '{}' of '{name}' must be 1 to 128 characters: letters, numbers, hyphens, \
+                 underscores, periods, at signs, forward slashes, back slashes, colons and spaces, not starting or \
+                 ending with a space.",
+                truncate(v, 64)
+            )));
+        }
     }
     Ok(())
 }
@@ -132,5 +140,11 @@ mod tests {
         assert!(check_attribute("stack", None).is_ok());
         assert!(check_attribute("bad name", None).is_err());
         assert!(check_attribute("a", Some(&"v".repeat(129))).is_err());
+        assert!(check_attribute("a", Some("us-east-1a")).is_ok());
+        assert!(check_attribute("a", Some("user@host:/p\\q r")).is_ok());
+        assert!(check_attribute("a", Some(" leading")).is_err());
+        assert!(check_attribute("a", Some("trailing ")).is_err());
+        assert!(check_attribute("a", Some("semi;colon")).is_err());
+        assert!(check_attribute("a", Some("")).is_err());
     }
 }

@@ -34,15 +34,26 @@ pub struct AccessKey {
 /// The verifier and its cache of keys (the store is the truth; keys are read once at start and added as created).
 pub struct Auth {
     mode: AuthMode,
+    /// The region signatures must be scoped to.
+    region: String,
     secrets: RwLock<HashMap<String, String>>,
+}
+
+/// Why a request was refused: a signature problem, or a valid signature for another region.
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyError {
+    #[error(transparent)]
+    Signature(#[from] AuthError),
+    #[error("Credential should be scoped to a valid region, not '{got}'. This endpoint serves '{expected}'.")]
+    WrongRegion { expected: String, got: String },
 }
 
 impl Auth {
     /// Loads every access key from the store.
-    pub async fn load(store: &dyn Store, mode: AuthMode) -> ApiResult<Self> {
+    pub async fn load(store: &dyn Store, mode: AuthMode, region: &str) -> ApiResult<Self> {
         let keys = state::list::<AccessKey>(store, keys::ACCESS_KEYS).await?;
         let secrets = keys.into_iter().map(|k| (k.value.access_key_id, k.value.secret_access_key)).collect();
-        Ok(Auth { mode, secrets: RwLock::new(secrets) })
+        Ok(Auth { mode, region: region.to_owned(), secrets: RwLock::new(secrets) })
     }
 
     pub fn mode(&self) -> AuthMode {
@@ -54,13 +65,17 @@ impl Auth {
         self.secrets.read().map(|s| s.len()).unwrap_or(0)
     }
 
-    /// Checks a request's signature for `service`. With auth disabled every request passes.
-    pub fn verify(&self, request: &SignedRequest<'_>, service: &str) -> Result<Option<Verified>, AuthError> {
+    /// Checks a request's signature for `service` in this server's region. With auth disabled every request
+    /// passes.
+    pub fn verify(&self, request: &SignedRequest<'_>, service: &str) -> Result<Option<Verified>, VerifyError> {
         if self.mode == AuthMode::Disabled {
             return Ok(None);
         }
         let secrets = self.secrets.read().unwrap_or_else(|poisoned| poisoned.into_inner());
         let verified = berth_sigv4::verify(request, service, |id| secrets.get(id).cloned(), SystemTime::now())?;
+        if verified.region != self.region {
+            return Err(VerifyError::WrongRegion { expected: self.region.clone(), got: verified.region });
+        }
         Ok(Some(verified))
     }
 

@@ -123,6 +123,17 @@ impl From<StoreError> for ApiError {
     }
 }
 
+impl From<crate::auth::VerifyError> for ApiError {
+    fn from(e: crate::auth::VerifyError) -> Self {
+        match e {
+            crate::auth::VerifyError::Signature(e) => e.into(),
+            other @ crate::auth::VerifyError::WrongRegion { .. } => {
+                ApiError::new(ErrorCode::InvalidSignatureException, other.to_string())
+            }
+        }
+    }
+}
+
 impl From<AuthError> for ApiError {
     fn from(e: AuthError) -> Self {
         let code = match e.code() {

@@ -37,7 +37,7 @@ pub struct ServerConfig {
 
 /// Builds the API context over a store.
 pub async fn build_api(store: Arc<dyn Store>, config: &ServerConfig) -> Result<Arc<Api>, error::ApiError> {
-    let auth = auth::Auth::load(store.as_ref(), config.auth).await?;
+    let auth = auth::Auth::load(store.as_ref(), config.auth, &config.region).await?;
     let scope = ArnScope { region: config.region.clone(), account_id: config.account_id.clone() };
     Ok(Arc::new(Api { store, scope, auth }))
 }

@@ -132,7 +132,6 @@ impl AuthError {
 /// How far `x-amz-date` may be from the server clock, either way (AWS's value).
 const MAX_SKEW: Duration = Duration::from_secs(15 * 60);
 
-
 /// Verify `request`. `lookup` returns the secret for an access key id, None if unknown. `now` is injected for tests.
 ///
 /// Checks run from cheapest to most expensive, and the secret is looked up

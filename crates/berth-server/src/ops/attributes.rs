@@ -28,21 +28,22 @@ pub async fn put_attributes(api: &Api, req: AttributesRequest) -> ApiResult<Valu
     for a in &req.attributes {
         check_attribute(&a.name, a.value.as_deref())?;
     }
-    change(api, &req, |inst, a| inst.set_attribute(&a.name, a.value.as_deref())).await?;
-    Ok(json!({ "attributes": req.attributes }))
+    let applied = change(api, &req, |inst, a| inst.set_attribute(&a.name, a.value.as_deref())).await?;
+    Ok(json!({ "attributes": applied }))
 }
 
 pub async fn delete_attributes(api: &Api, req: AttributesRequest) -> ApiResult<Value> {
-    change(api, &req, |inst, a| inst.attributes.retain(|x| x.name != a.name)).await?;
-    Ok(json!({ "attributes": req.attributes }))
+    let applied = change(api, &req, |inst, a| inst.attributes.retain(|x| x.name != a.name)).await?;
+    Ok(json!({ "attributes": applied }))
 }
 
-/// Applies `apply` for every attribute to its target instance, all in one transaction.
+/// Applies `apply` for every attribute to its target instance, all in one transaction. Returns the attributes with
+/// their targets as full ARNs.
 async fn change(
     api: &Api,
     req: &AttributesRequest,
     apply: impl Fn(&mut ContainerInstance, &Attribute),
-) -> ApiResult<()> {
+) -> ApiResult<Vec<Attribute>> {
     if req.attributes.is_empty() || req.attributes.len() > 10 {
         return Err(ApiError::invalid(format!("attributes: between 1 and 10 per call, got {}.", req.attributes.len())));
     }
@@ -64,9 +65,28 @@ async fn change(
                 a.name
             )));
         };
+        if a.target_type.is_none() && arn::resource_part(target).is_none() {
+            return Err(ApiError::invalid(format!(
+                "attributes.targetType is required when targetId '{}' is a short id rather than an ARN.",
+                truncate(target, 64)
+            )));
+        }
         let (_, id) = arn::scoped_id(target, "container-instance");
         by_target.entry(keys::instance(&cluster.cluster_name, id)).or_default().push(a);
     }
+    let applied: Vec<Attribute> = req
+        .attributes
+        .iter()
+        .map(|a| {
+            let target = a.target_id.as_deref().unwrap_or_default();
+            let (_, id) = arn::scoped_id(target, "container-instance");
+            Attribute {
+                target_type: Some(TARGET_TYPE.into()),
+                target_id: Some(api.scope.container_instance(&cluster.cluster_name, id)),
+                ..a.clone()
+            }
+        })
+        .collect();
     let store = api.store.as_ref();
     state::commit(store, || async {
         let mut compares = Vec::new();
@@ -102,7 +122,8 @@ async fn change(
         }
         Ok((compares, ops, ()))
     })
-    .await
+    .await?;
+    Ok(applied)
 }
 
 #[derive(Debug, Deserialize)]

@@ -248,9 +248,12 @@ fn rebase_remaining(old_reg: &[Resource], old_rem: &[Resource], new_reg: &[Resou
 }
 
 /// Resolves `containerInstance` references (ids or ARNs) of a request to their keys in `cluster`.
+/// An ARN that names another cluster than the request's points nowhere in this one.
 fn instance_key(cluster: &str, reference: &str) -> String {
-    let (_, id) = arn::scoped_id(reference, "container-instance");
-    keys::instance(cluster, id)
+    match arn::scoped_id(reference, "container-instance") {
+        (Some(other), id) if other != cluster => keys::instance(other, &format!("{id}\u{0}elsewhere")),
+        (_, id) => keys::instance(cluster, id),
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -285,10 +288,8 @@ pub async fn describe_container_instances(api: &Api, req: DescribeContainerInsta
         let key = instance_key(&cluster.cluster_name, reference);
         match state::get::<ContainerInstance>(api.store.as_ref(), &key).await? {
             Some(i) => found.push(present(i.value, with_tags)),
-            None => {
-                let (_, id) = arn::scoped_id(reference, "container-instance");
-                failures.push(Failure::missing(api.scope.container_instance(&cluster.cluster_name, id)));
-            }
+            None if arn::resource_part(reference).is_some() => failures.push(Failure::missing(reference.clone())),
+            None => failures.push(Failure::missing(api.scope.container_instance(&cluster.cluster_name, reference))),
         }
     }
     Ok(json!({ "containerInstances": found, "failures": failures }))

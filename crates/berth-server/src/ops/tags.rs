@@ -55,11 +55,7 @@ fn not_found(resource_arn: &str) -> ApiError {
 }
 
 /// Reads a resource's tags, applies `change` (if any) and writes the resource back; returns the tags.
-async fn with_tags(
-    api: &Api,
-    resource_arn: &str,
-    change: Option<&TagChange>,
-) -> ApiResult<Vec<Tag>> {
+async fn with_tags(api: &Api, resource_arn: &str, change: Option<&TagChange>) -> ApiResult<Vec<Tag>> {
     let store = api.store.as_ref();
     let target = resolve(resource_arn)?;
     state::commit(store, || async {

@@ -98,7 +98,10 @@ fn family_of(index_key: &str) -> Option<&str> {
 fn reindex(definition: &TaskDefinition, from: &str, to: Option<&str>) -> ApiResult<Vec<Op>> {
     let mut ops = vec![Op::delete(keys::taskdef_status(from, &definition.family, definition.revision))];
     if let Some(to) = to {
-        ops.push(state::put(keys::taskdef_status(to, &definition.family, definition.revision), &definition.task_definition_arn)?);
+        ops.push(state::put(
+            keys::taskdef_status(to, &definition.family, definition.revision),
+            &definition.task_definition_arn,
+        )?);
     }
     Ok(ops)
 }
