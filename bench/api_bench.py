@@ -399,6 +399,24 @@ def run_load(target, mode, duration, concurrency, processes, rate=None):
     return result
 
 
+def run_rust_load(berth_bin, tgt, duration, concurrency):
+    """The same mix through `berth bench api` (which seeds the families itself), with the server's CPU use."""
+    argv = [berth_bin, "bench", "api", "--endpoint", f"http://127.0.0.1:{tgt.port}", "--region", REGION,
+            "--duration", str(duration), "--concurrency", str(concurrency)]
+    if tgt.creds_path:
+        argv += ["--credentials", str(tgt.creds_path)]
+    else:
+        argv += ["--access-key-id", tgt.creds[0], "--secret-access-key", tgt.creds[1]]
+    cpu0, wall0 = proc_cpu_seconds(tgt.proc.pid), time.monotonic()
+    out = subprocess.run(argv, check=True, capture_output=True, text=True, timeout=duration + 120)
+    cpu1, wall1 = proc_cpu_seconds(tgt.proc.pid), time.monotonic()
+    r = json.loads(out.stdout.strip().splitlines()[-1])
+    # Seeding and connection set-up fall inside this window too, so this slightly overstates the server's share.
+    r.update({"target": tgt.name, "mode": "throughput", "host_cpus": os.cpu_count(),
+              "server_cores_used": round((cpu1 - cpu0) / (wall1 - wall0), 2)})
+    return r
+
+
 def seed(target):
     c = Client(target.port, target.creds)
     for f in range(SEED_FAMILIES):
@@ -465,6 +483,9 @@ def main():
     ap.add_argument("--targets", default="berth,moto", help="throughput targets (default berth,moto)")
     ap.add_argument("--berth-bin", default=os.environ.get("BERTH_BIN") or str(REPO / "target" / "release" / "berth"))
     ap.add_argument("--quick", action="store_true", help="2-second smoke run (3 startup runs)")
+    ap.add_argument("--client", choices=["both", "botocore", "rust"], default="both",
+                    help="throughput client: botocore (Python, this script) or rust (`berth bench api`, "
+                         "aws-sigv4 + reqwest, far cheaper per request); default both")
     args = ap.parse_args()
     if args.quick:
         args.duration = 2.0
@@ -485,26 +506,32 @@ def main():
 
     try:
         if args.mode in ("all", "throughput"):
-            by_target = {}
-            for name in targets:
-                tgt = berth_target(args.berth_bin, workdir) if name == "berth" else moto_target(workdir)
-                log(f"[{name}] starting: {' '.join(map(str, tgt.argv))}")
-                tgt.start()
-                try:
-                    seed(tgt)
-                    log(f"[{name}] closed loop, {args.concurrency} in flight, {args.duration}s")
-                    r = run_load(tgt, "closed", args.duration, args.concurrency, processes)
-                    by_target[name] = r
-                    emit(r)
-                finally:
-                    tgt.stop()
-            if "berth" in by_target and "moto" in by_target and by_target["moto"]["rps"]:
-                b, m = by_target["berth"], by_target["moto"]
-                emit({"mode": "ratio", "berth_over_moto_rps": round(b["rps"] / m["rps"], 2),
-                      "moto_over_berth_p99": round(m["p99_ms"] / b["p99_ms"], 2) if b["p99_ms"] else None,
-                      "target_ratio": 20, "met": b["rps"] / m["rps"] >= 20,
-                      "note": ("berth run was client- or host-bound; the ratio is a lower bound"
-                               if b["client_bound"] or b["host_bound"] else "")})
+            clients = ["botocore", "rust"] if args.client == "both" else [args.client]
+            for client in clients:
+                by_target = {}
+                for name in targets:
+                    tgt = berth_target(args.berth_bin, workdir) if name == "berth" else moto_target(workdir)
+                    log(f"[{name}] starting: {' '.join(map(str, tgt.argv))}")
+                    tgt.start()
+                    try:
+                        log(f"[{name}] closed loop, {client} client, {args.concurrency} in flight, {args.duration}s")
+                        if client == "botocore":
+                            seed(tgt)
+                            r = run_load(tgt, "closed", args.duration, args.concurrency, processes)
+                        else:
+                            r = run_rust_load(args.berth_bin, tgt, args.duration, args.concurrency)
+                        r["client"] = client
+                        by_target[name] = r
+                        emit(r)
+                    finally:
+                        tgt.stop()
+                if "berth" in by_target and "moto" in by_target and by_target["moto"]["rps"]:
+                    b, m = by_target["berth"], by_target["moto"]
+                    bound = b.get("client_bound") or b.get("host_bound")
+                    emit({"mode": "ratio", "client": client, "berth_over_moto_rps": round(b["rps"] / m["rps"], 2),
+                          "moto_over_berth_p99": round(m["p99_ms"] / b["p99_ms"], 2) if b["p99_ms"] else None,
+                          "target_ratio": 20, "met": b["rps"] / m["rps"] >= 20,
+                          "note": "berth run was client- or host-bound; the ratio is a lower bound" if bound else ""})
         if args.mode in ("all", "fixed"):
             tgt = berth_target(args.berth_bin, workdir)
             tgt.start()

@@ -22,10 +22,39 @@ enum Command {
     Up(ServerArgs),
     /// The control plane alone.
     Server(ServerArgs),
+    /// Measurements (each prints one JSON line).
+    #[command(subcommand)]
+    Bench(BenchCommand),
     /// Print the data directory's access key for the aws CLI's credential_process.
     Credentials {
         #[arg(long, env = "BERTH_DATA_DIR")]
         data_dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Signed ECS API load (10% RegisterTaskDefinition, 45% DescribeTaskDefinition, 45% ListTaskDefinitions)
+    /// against any ECS endpoint: Berth, or a peer such as moto's server.
+    Api {
+        /// The endpoint to drive.
+        #[arg(long)]
+        endpoint: String,
+        /// A shared-credentials file with profile `berth` (e.g. <data-dir>/credentials).
+        #[arg(long, conflicts_with_all = ["access_key_id", "secret_access_key"])]
+        credentials: Option<PathBuf>,
+        #[arg(long, requires = "secret_access_key")]
+        access_key_id: Option<String>,
+        #[arg(long, requires = "access_key_id")]
+        secret_access_key: Option<String>,
+        #[arg(long, default_value = "us-east-1")]
+        region: String,
+        /// Seconds of measured load.
+        #[arg(long, default_value_t = 10.0)]
+        duration: f64,
+        /// Requests in flight.
+        #[arg(long, default_value_t = 32)]
+        concurrency: usize,
     },
 }
 
@@ -70,6 +99,7 @@ fn main() -> anyhow::Result<()> {
         Command::Up(args) => runtime.block_on(run_server(args, true)),
         Command::Server(args) => runtime.block_on(run_server(args, false)),
         Command::Credentials { data_dir } => print_credentials(&resolve_data_dir(data_dir)?),
+        Command::Bench(bench) => runtime.block_on(run_bench(bench)),
     }
 }
 
@@ -181,6 +211,42 @@ async fn shutdown_signal() {
         () = term => {},
     }
     println!("shutting down");
+}
+
+async fn run_bench(command: BenchCommand) -> anyhow::Result<()> {
+    match command {
+        BenchCommand::Api {
+            endpoint,
+            credentials,
+            access_key_id,
+            secret_access_key,
+            region,
+            duration,
+            concurrency,
+        } => {
+            let (access_key_id, secret_access_key) = match (credentials, access_key_id, secret_access_key) {
+                (Some(path), _, _) => {
+                    bootstrap::read_credentials(&path).with_context(|| format!("reading {}", path.display()))?
+                }
+                (None, Some(id), Some(secret)) => (id, secret),
+                _ => bail!("give --credentials FILE or --access-key-id and --secret-access-key"),
+            };
+            if !(duration > 0.0 && duration.is_finite()) || concurrency == 0 {
+                bail!("--duration and --concurrency must be positive");
+            }
+            let load = berth_bench::api::ApiLoad {
+                endpoint,
+                region,
+                access_key_id,
+                secret_access_key,
+                duration: std::time::Duration::from_secs_f64(duration),
+                concurrency,
+            };
+            let report = berth_bench::api::run(&load).await?;
+            println!("{report}");
+            Ok(())
+        }
+    }
 }
 
 /// Output for the aws CLI's `credential_process`.
