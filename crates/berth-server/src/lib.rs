@@ -17,6 +17,7 @@ use berth_store::Store;
 pub mod api;
 pub mod auth;
 pub mod bootstrap;
+pub mod compactor;
 pub mod dispatch;
 pub mod error;
 pub mod ops;
@@ -42,12 +43,16 @@ pub async fn build_api(store: Arc<dyn Store>, config: &ServerConfig) -> Result<A
     Ok(Arc::new(Api { store, scope, auth }))
 }
 
-/// Serves the API on `listener` until `shutdown` resolves, then finishes in-flight requests.
+/// Serves the API on `listener` until `shutdown` resolves, then finishes in-flight requests. The store's history
+/// compactor runs alongside.
 pub async fn serve(
     api: Arc<Api>,
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let compactor = tokio::spawn(compactor::run(api.store.clone(), compactor::INTERVAL));
     let app = wire::router(api).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+    let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
+    compactor.abort();
+    served
 }
