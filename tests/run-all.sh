@@ -16,5 +16,7 @@ fi
 export PATH="$PWD/$venv/bin:$PATH"
 
 cargo build --workspace --all-targets
+# The end-to-end suites (Rust and Python) run this binary; without BERTH_BIN the Rust harness would build it itself.
+export BERTH_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/berth"
 cargo test --workspace
 python -m pytest -q tests/python
