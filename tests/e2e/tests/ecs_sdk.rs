@@ -356,3 +356,31 @@ async fn state_survives_a_restart() {
         .expect("register");
     assert_eq!(next.task_definition().map(|t| t.revision()), Some(2));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn concurrent_registrations_get_distinct_revisions() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let berth = Berth::start(dir.path());
+    let ecs = berth.ecs();
+    let calls = (0..24).map(|_| {
+        let ecs = ecs.clone();
+        tokio::spawn(async move {
+            let out = ecs
+                .register_task_definition()
+                .family("race")
+                .container_definitions(web_container("race"))
+                .send()
+                .await
+                .expect("register");
+            out.task_definition().map(|t| t.revision()).expect("revision")
+        })
+    });
+    let mut revisions = Vec::new();
+    for call in calls {
+        revisions.push(call.await.expect("task"));
+    }
+    revisions.sort_unstable();
+    assert_eq!(revisions, (1..=24).collect::<Vec<i32>>(), "every registration gets its own revision, none lost");
+    let listed = ecs.list_task_definitions().family_prefix("race").send().await.expect("list");
+    assert_eq!(listed.task_definition_arns().len(), 24);
+}
