@@ -17,15 +17,10 @@ pub mod keys {
     pub fn taskdef(family: &str, revision: i64) -> String {
         format!("taskdefs/{family}/{revision:010}")
     }
-    pub fn taskdef_family_prefix(family: &str) -> String {
-        format!("taskdefs/{family}/")
-    }
-    pub const TASKDEFS: &str = "taskdefs/";
     /// Per-family record holding the last revision handed out, so revisions are never reused.
     pub fn family(family: &str) -> String {
         format!("families/{family}")
     }
-    pub const FAMILIES: &str = "families/";
     /// Index of revisions by status (`taskdef-status/<STATUS>/<family>/<revision>` -> ARN), so listing and
     /// finding the latest ACTIVE revision read small keys instead of whole definitions.
     pub fn taskdef_status(status: &str, family: &str, revision: i64) -> String {
@@ -114,11 +109,6 @@ pub async fn list_page<T: DeserializeOwned>(
         .map(|kv| Ok(Versioned { value: decode(&kv.key, &kv.value)?, key: kv.key, mod_revision: kv.mod_revision }))
         .collect::<ApiResult<Vec<_>>>()?;
     Ok((items, result.more))
-}
-
-/// Counts the keys under a prefix without decoding them.
-pub async fn count(store: &dyn Store, prefix: &str) -> ApiResult<usize> {
-    Ok(store.list(prefix, ListOptions::default()).await?.kvs.len())
 }
 
 /// Applies a read-modify-write until it commits: `attempt` reads what it needs and returns the compares and ops
