@@ -1,0 +1,159 @@
+//! Random request bodies against every implemented operation: whatever arrives, the answer is a 200 or a 4xx ECS
+//! error with `__type` and `message`, never a 5xx or a dropped connection, and the server keeps serving.
+
+use berth_e2e::Berth;
+use serde_json::{Map, Value, json};
+
+const OPERATIONS: [&str; 24] = [
+    "CreateCluster",
+    "DeleteCluster",
+    "DescribeClusters",
+    "ListClusters",
+    "UpdateCluster",
+    "UpdateClusterSettings",
+    "RegisterTaskDefinition",
+    "DeregisterTaskDefinition",
+    "DeleteTaskDefinitions",
+    "DescribeTaskDefinition",
+    "ListTaskDefinitions",
+    "ListTaskDefinitionFamilies",
+    "RegisterContainerInstance",
+    "DeregisterContainerInstance",
+    "DescribeContainerInstances",
+    "ListContainerInstances",
+    "UpdateContainerInstancesState",
+    "PutAttributes",
+    "DeleteAttributes",
+    "ListAttributes",
+    "TagResource",
+    "UntagResource",
+    "ListTagsForResource",
+    "ListAccountSettings",
+];
+
+/// Field names of the ECS model, so random bodies reach the validators instead of being ignored.
+const FIELDS: [&str; 40] = [
+    "cluster",
+    "clusterName",
+    "clusters",
+    "include",
+    "settings",
+    "name",
+    "value",
+    "tags",
+    "key",
+    "family",
+    "containerDefinitions",
+    "image",
+    "memory",
+    "memoryReservation",
+    "cpu",
+    "essential",
+    "portMappings",
+    "containerPort",
+    "hostPort",
+    "protocol",
+    "dependsOn",
+    "containerName",
+    "condition",
+    "healthCheck",
+    "command",
+    "taskDefinition",
+    "taskDefinitions",
+    "status",
+    "sort",
+    "familyPrefix",
+    "maxResults",
+    "nextToken",
+    "filter",
+    "containerInstances",
+    "containerInstance",
+    "totalResources",
+    "attributes",
+    "targetId",
+    "resourceArn",
+    "tagKeys",
+];
+
+const STRINGS: [&str; 12] = [
+    "",
+    "default",
+    "ml",
+    "web:1",
+    "web",
+    "ACTIVE",
+    "DRAINING",
+    "attribute:a == b",
+    "(((",
+    "ünïcødé",
+    "arn:aws:ecs:us-east-1:000000000000:cluster/ml",
+    "arn:aws:ecs:us-east-1:000000000000:task-definition/web:1",
+];
+
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) % n
+    }
+}
+
+fn value(rng: &mut Rng, depth: u32) -> Value {
+    match rng.below(if depth > 3 { 6 } else { 9 }) {
+        0 => Value::Null,
+        1 => json!(rng.below(2) == 0),
+        2 => json!(rng.below(100_000) as i64 - 50),
+        3 => json!(1e300),
+        4 => json!(STRINGS[rng.below(STRINGS.len() as u64) as usize]),
+        5 => json!("z".repeat(rng.below(3000) as usize)),
+        6 | 7 => object(rng, depth + 1),
+        _ => Value::Array((0..rng.below(4)).map(|_| value(rng, depth + 1)).collect()),
+    }
+}
+
+fn object(rng: &mut Rng, depth: u32) -> Value {
+    let mut map = Map::new();
+    for _ in 0..rng.below(6) {
+        map.insert(FIELDS[rng.below(FIELDS.len() as u64) as usize].to_owned(), value(rng, depth));
+    }
+    Value::Object(map)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn random_bodies_never_break_the_server() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let berth = Berth::start_with(dir.path(), &["--auth", "none"]);
+    let client = reqwest::Client::new();
+    let mut rng = Rng(0xB5AD_4ECE_DA1C_E2A9);
+    let mut statuses = std::collections::BTreeMap::new();
+    for i in 0..1500 {
+        let op = OPERATIONS[rng.below(OPERATIONS.len() as u64) as usize];
+        let body = if i % 50 == 0 { b"{\"unterminated".to_vec() } else { object(&mut rng, 0).to_string().into_bytes() };
+        let resp = client
+            .post(berth.endpoint())
+            .header("x-amz-target", format!("AmazonEC2ContainerServiceV20141113.{op}"))
+            .header("content-type", "application/x-amz-json-1.1")
+            .body(body.clone())
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{op} with {}: connection failed: {e}", String::from_utf8_lossy(&body)));
+        let status = resp.status().as_u16();
+        let answer: Value = resp.json().await.unwrap_or(Value::Null);
+        assert!(
+            status == 200 || (400..500).contains(&status),
+            "{op} with {} answered {status}: {answer}",
+            String::from_utf8_lossy(&body)
+        );
+        if status != 200 {
+            assert!(answer["__type"].is_string() && answer["message"].is_string(), "{op}: {answer}");
+        }
+        *statuses.entry(status).or_insert(0) += 1;
+    }
+    // Both outcomes occurred, so the bodies reached real handlers and validators.
+    assert!(statuses.contains_key(&200) && statuses.contains_key(&400), "{statuses:?}");
+    let health = client.get(format!("{}/healthz", berth.endpoint())).send().await.expect("still serving");
+    assert_eq!(health.status().as_u16(), 200);
+}
