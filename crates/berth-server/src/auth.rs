@@ -31,12 +31,15 @@ pub struct AccessKey {
     pub created_at: f64,
 }
 
-/// The verifier and its cache of keys (the store is the truth; keys are read once at start and added as created).
+/// The verifier and its cache of keys. The store is the truth: the cache is listed at start and then follows a
+/// watch of the keys ([`Auth::follow`]), so keys created or removed by another server replica take effect too.
 pub struct Auth {
     mode: AuthMode,
     /// The region signatures must be scoped to.
     region: String,
     secrets: RwLock<HashMap<String, String>>,
+    /// The store revision the cache reflects.
+    revision: std::sync::atomic::AtomicI64,
 }
 
 /// Why a request was refused: a signature problem, or a valid signature for another region.
@@ -51,9 +54,83 @@ pub enum VerifyError {
 impl Auth {
     /// Loads every access key from the store.
     pub async fn load(store: &dyn Store, mode: AuthMode, region: &str) -> ApiResult<Self> {
-        let keys = state::list::<AccessKey>(store, keys::ACCESS_KEYS).await?;
-        let secrets = keys.into_iter().map(|k| (k.value.access_key_id, k.value.secret_access_key)).collect();
-        Ok(Auth { mode, region: region.to_owned(), secrets: RwLock::new(secrets) })
+        let auth = Auth {
+            mode,
+            region: region.to_owned(),
+            secrets: RwLock::new(HashMap::new()),
+            revision: std::sync::atomic::AtomicI64::new(0),
+        };
+        auth.relist(store).await?;
+        Ok(auth)
+    }
+
+    /// Replaces the cache with the store's keys.
+    async fn relist(&self, store: &dyn Store) -> ApiResult<()> {
+        let listed = store.list(keys::ACCESS_KEYS, berth_store::ListOptions::default()).await?;
+        let mut secrets = HashMap::new();
+        for kv in listed.kvs {
+            match serde_json::from_slice::<AccessKey>(&kv.value) {
+                Ok(k) => {
+                    secrets.insert(k.access_key_id, k.secret_access_key);
+                }
+                Err(e) => tracing::error!(key = kv.key, error = %e, "unreadable access key record"),
+            }
+        }
+        *self.secrets.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = secrets;
+        self.revision.store(listed.revision, std::sync::atomic::Ordering::Release);
+        Ok(())
+    }
+
+    /// Keeps the cache in step with the store until the task is dropped: applies each watched change, and lists
+    /// again when the watch is cut (history compacted, watcher lagged), as a kube-runtime watcher does.
+    pub async fn follow(&self, store: &dyn Store) {
+        use futures::StreamExt;
+        loop {
+            let from = self.revision.load(std::sync::atomic::Ordering::Acquire);
+            let mut events = match store.watch(keys::ACCESS_KEYS, from).await {
+                Ok(events) => events,
+                Err(e) => {
+                    tracing::warn!(error = %e, "access key watch failed; listing again");
+                    self.relist_after_pause(store).await;
+                    continue;
+                }
+            };
+            while let Some(event) = events.next().await {
+                match event {
+                    Ok(event) => self.apply(event),
+                    Err(e) => {
+                        tracing::info!(error = %e, "access key watch ended; listing again");
+                        break;
+                    }
+                }
+            }
+            self.relist_after_pause(store).await;
+        }
+    }
+
+    async fn relist_after_pause(&self, store: &dyn Store) {
+        // A short pause keeps a failing store from turning this loop into a busy one.
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        if let Err(e) = self.relist(store).await {
+            tracing::warn!(error = %e.message, "listing access keys failed");
+        }
+    }
+
+    fn apply(&self, event: berth_store::WatchEvent) {
+        let mut secrets = self.secrets.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let id = event.kv.key.trim_start_matches(keys::ACCESS_KEYS).to_owned();
+        match event.kind {
+            berth_store::EventKind::Put => match serde_json::from_slice::<AccessKey>(&event.kv.value) {
+                Ok(k) => {
+                    secrets.insert(k.access_key_id, k.secret_access_key);
+                }
+                Err(e) => tracing::error!(key = event.kv.key, error = %e, "unreadable access key record"),
+            },
+            berth_store::EventKind::Delete => {
+                secrets.remove(&id);
+            }
+        }
+        self.revision.fetch_max(event.kv.mod_revision, std::sync::atomic::Ordering::AcqRel);
     }
 
     pub fn mode(&self) -> AuthMode {
@@ -112,6 +189,39 @@ fn random_string(len: usize, alphabet: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_cache_follows_keys_written_elsewhere() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store: std::sync::Arc<dyn Store> =
+            std::sync::Arc::new(berth_store::SqliteStore::open(&dir.path().join("s.db")).expect("open"));
+        let auth = std::sync::Arc::new(Auth::load(store.as_ref(), AuthMode::SigV4, "us-east-1").await.expect("load"));
+        let follower = {
+            let (auth, store) = (auth.clone(), store.clone());
+            tokio::spawn(async move { auth.follow(store.as_ref()).await })
+        };
+        // Another replica adds a key straight in the store.
+        let other = Auth::load(store.as_ref(), AuthMode::SigV4, "us-east-1").await.expect("load");
+        let key = other.create_key(store.as_ref(), "ops", 0.0).await.expect("create");
+        let has = |auth: &Auth, id: &str| auth.secrets.read().expect("lock").contains_key(id);
+        for _ in 0..200 {
+            if has(&auth, &key.access_key_id) {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        assert!(has(&auth, &key.access_key_id), "the watch delivered the new key");
+        // ... and removes it.
+        store.txn(vec![], vec![berth_store::Op::delete(keys::access_key(&key.access_key_id))]).await.expect("delete");
+        for _ in 0..200 {
+            if !has(&auth, &key.access_key_id) {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        assert!(!has(&auth, &key.access_key_id), "the watch delivered the removal");
+        follower.abort();
+    }
 
     #[test]
     fn random_strings_use_the_alphabet() {

@@ -44,15 +44,20 @@ pub async fn build_api(store: Arc<dyn Store>, config: &ServerConfig) -> Result<A
 }
 
 /// Serves the API on `listener` until `shutdown` resolves, then finishes in-flight requests. The store's history
-/// compactor runs alongside.
+/// compactor and the access key watch run alongside.
 pub async fn serve(
     api: Arc<Api>,
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let compactor = tokio::spawn(compactor::run(api.store.clone(), compactor::INTERVAL));
+    let key_watch = {
+        let api = api.clone();
+        tokio::spawn(async move { api.auth.follow(api.store.as_ref()).await })
+    };
     let app = wire::router(api).into_make_service_with_connect_info::<SocketAddr>();
     let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
     compactor.abort();
+    key_watch.abort();
     served
 }
