@@ -42,6 +42,7 @@ where
         put_sets_revisions_and_version,
         revision_increments_once_per_write_txn,
         create_if_absent,
+        duplicate_keys_in_one_txn_are_refused,
         cas_on_mod_revision,
         multi_key_txn_is_atomic,
         delete_and_recreate,
@@ -156,6 +157,22 @@ pub async fn create_if_absent<S: Store + ?Sized>(store: &S) -> Result<()> {
     assert_eq!(second.revision, first.revision);
     let kv = store.get("lock").await?.expect("lock exists");
     assert_eq!(kv, kv_at("lock", "first", first.revision, first.revision, 1));
+    Ok(())
+}
+
+/// A transaction naming one key in two ops is refused whole, as etcd refuses it, and writes nothing.
+pub async fn duplicate_keys_in_one_txn_are_refused<S: Store + ?Sized>(store: &S) -> Result<()> {
+    let start = store.current_revision().await?;
+    for ops in [
+        vec![Op::put("k", "1"), Op::put("k", "2")],
+        vec![Op::put("j", "1"), Op::delete("j")],
+        vec![Op::put("other", "x"), Op::delete("k"), Op::put("k", "3")],
+    ] {
+        let result = store.txn(vec![], ops).await;
+        assert!(matches!(result, Err(StoreError::InvalidTxn(_))), "refused: {result:?}");
+    }
+    assert_eq!(store.current_revision().await?, start, "nothing was written");
+    assert_eq!(store.get("other").await?, None);
     Ok(())
 }
 

@@ -154,6 +154,9 @@ pub enum StoreError {
     FutureRevision(Revision),
     #[error("lease {0} not found")]
     LeaseNotFound(LeaseId),
+    /// The transaction is malformed (e.g. it names one key in two operations, which etcd refuses too).
+    #[error("invalid transaction: {0}")]
+    InvalidTxn(String),
     /// A watch consumer fell too far behind the live stream; it must list again.
     #[error("watch fell behind; list again")]
     Lagged,
@@ -165,6 +168,20 @@ pub enum StoreError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
+/// Refuses a transaction whose ops name one key twice: the result would depend on the backend.
+pub fn check_distinct_keys(ops: &[Op]) -> Result<()> {
+    let mut seen = std::collections::HashSet::new();
+    for op in ops {
+        let key = match op {
+            Op::Put { key, .. } | Op::Delete { key } => key,
+        };
+        if !seen.insert(key.as_str()) {
+            return Err(StoreError::InvalidTxn(format!("key '{key}' appears in more than one operation")));
+        }
+    }
+    Ok(())
+}
+
 /// The store contract. Every backend passes [`conformance`].
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -174,7 +191,8 @@ pub trait Store: Send + Sync + 'static {
     /// Keys under a prefix, in ascending order.
     async fn list(&self, prefix: &str, options: ListOptions) -> Result<ListResult>;
 
-    /// Applies every op atomically at one new revision if every compare holds.
+    /// Applies every op atomically at one new revision if every compare holds. A key may appear in at most one op
+    /// (`InvalidTxn` otherwise, as etcd answers).
     async fn txn(&self, compares: Vec<Compare>, ops: Vec<Op>) -> Result<TxnResult>;
 
     /// Events for keys under `prefix` with revision > `after_revision`, history first, then live.

@@ -340,6 +340,7 @@ impl Store for SqliteStore {
     }
 
     async fn txn(&self, compares: Vec<Compare>, ops: Vec<Op>) -> Result<TxnResult> {
+        crate::check_distinct_keys(&ops)?;
         self.write(|reply| Command::Txn { compares, ops, reply }).await
     }
 

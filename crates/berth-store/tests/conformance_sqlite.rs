@@ -6,9 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use berth_store::conformance;
-use berth_store::{
-    Compare, EventKind, ListOptions, Op, SqliteOptions, SqliteStore, Store, StoreError, WatchEvent, WatchStream,
-};
+use berth_store::{EventKind, ListOptions, Op, SqliteOptions, SqliteStore, Store, StoreError, WatchEvent, WatchStream};
 use futures::StreamExt;
 
 /// Hands out a fresh database file per call inside one temporary directory.
@@ -168,32 +166,6 @@ async fn closing_the_store_ends_watches_and_releases_the_file() {
 
 /// Several ops on one key in one txn: the last one wins, the key gets one row and one event at the txn's revision.
 /// (etcd refuses such txns; callers should not rely on this.)
-#[tokio::test]
-async fn ops_on_one_key_in_one_txn_collapse_to_the_last() {
-    let files = Files::new();
-    let store = open(&files.fresh());
-    let start = store.current_revision().await.expect("revision");
-    let r = store.txn(vec![], vec![Op::put("k", "1"), Op::put("k", "2")]).await.expect("txn");
-    assert_eq!(r.revision, start + 1);
-    let kv = store.get("k").await.expect("get").expect("k");
-    assert_eq!((kv.value.as_slice(), kv.version), (&b"2"[..], 1));
-
-    let r = store.txn(vec![], vec![Op::put("j", "1"), Op::delete("j")]).await.expect("txn");
-    assert_eq!(r.revision, start + 1, "creating and deleting a new key in one txn changes nothing");
-    assert_eq!(store.get("j").await.expect("get"), None);
-
-    let r = store.txn(vec![Compare::unchanged("k", start + 1)], vec![Op::delete("k"), Op::put("k", "3")]).await;
-    let r = r.expect("txn");
-    let kv = store.get("k").await.expect("get").expect("k");
-    assert_eq!((kv.value.as_slice(), kv.version, kv.mod_revision), (&b"3"[..], 2, r.revision));
-
-    let mut stream = store.watch("", start).await.expect("watch");
-    let first = next(&mut stream).await.expect("event").expect("no error");
-    assert_eq!((first.kv.value.as_slice(), first.kv.mod_revision), (&b"2"[..], start + 1));
-    let second = next(&mut stream).await.expect("event").expect("no error");
-    assert_eq!((second.kv.value.as_slice(), second.kv.mod_revision), (&b"3"[..], start + 2));
-}
-
 #[test]
 fn open_fails_cleanly_on_a_bad_path() {
     let files = Files::new();

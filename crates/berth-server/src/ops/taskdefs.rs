@@ -96,6 +96,9 @@ fn family_of(index_key: &str) -> Option<&str> {
 
 /// Moves a revision's index entry from one status to another (`to` None: out of the index).
 fn reindex(definition: &TaskDefinition, from: &str, to: Option<&str>) -> ApiResult<Vec<Op>> {
+    if to == Some(from) {
+        return Ok(vec![]);
+    }
     let mut ops = vec![Op::delete(keys::taskdef_status(from, &definition.family, definition.revision))];
     if let Some(to) = to {
         ops.push(state::put(
