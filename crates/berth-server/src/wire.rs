@@ -10,6 +10,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use berth_sigv4::SignedRequest;
+use futures::FutureExt;
 use serde_json::{Value, json};
 
 use crate::api::Api;
@@ -125,7 +126,13 @@ async fn handle(
         Ok(v) => v,
         Err(e) => return (Some(operation.to_owned()), Err(e)),
     };
-    (Some(operation.to_owned()), dispatch::dispatch(api, operation, input).await)
+    // A panic in a handler is a bug; it must still end in an ECS error for this request, not a dropped connection.
+    let outcome = std::panic::AssertUnwindSafe(dispatch::dispatch(api, operation, input)).catch_unwind().await;
+    let result = outcome.unwrap_or_else(|_| {
+        tracing::error!(operation, "handler panicked");
+        Err(ApiError::server(format!("{operation} failed inside the server; the request may not have been applied.")))
+    });
+    (Some(operation.to_owned()), result)
 }
 
 /// The body as a JSON object; an empty body is `{}`.
