@@ -7,7 +7,7 @@ mod common;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use berth_sigv4::{AuthError, SignedRequest, verify};
-use common::{Request, sign_with_oracle, verify_request, with_host};
+use common::{Request, sign_as, sign_with_oracle, verify_request, with_host};
 use proptest::prelude::*;
 
 const AKID: &str = "AKIDBERTHORACLE";
@@ -127,59 +127,25 @@ fn signed_content_sha256_must_match_the_body() {
 /// the claimed hash, as S3-style signers do with x-amz-content-sha256.
 fn sign_precomputed(req: &Request, claimed: &str) -> Request {
     use aws_credential_types::Credentials;
-    use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
+    use aws_sigv4::http_request::SignableBody;
     use aws_smithy_runtime_api::client::identity::Identity;
     let identity: Identity = Credentials::new(AKID, SECRET, None, None, "test").into();
-    let params = aws_sigv4::sign::v4::SigningParams::builder()
-        .identity(&identity)
-        .region("us-east-1")
-        .name("ecs")
-        .time(at(T0))
-        .settings(SigningSettings::default())
-        .build()
-        .expect("params")
-        .into();
-    let headers: Vec<(&str, &str)> =
-        req.headers.iter().map(|(n, v)| (n.as_str(), std::str::from_utf8(v).expect("utf-8"))).collect();
     let body = if claimed == "UNSIGNED-PAYLOAD" {
         SignableBody::UnsignedPayload
     } else {
         SignableBody::Precomputed(claimed.to_owned())
     };
-    let signable = SignableRequest::new(&req.method, req.uri(), headers.into_iter(), body).expect("signable");
-    let (instructions, _) = sign(signable, &params).expect("sign").into_parts();
-    let mut signed = req.clone();
-    for (name, value) in instructions.headers() {
-        signed.headers.push((name.to_owned(), value.as_bytes().to_vec()));
-    }
-    signed
+    sign_as(req, &identity, "us-east-1", "ecs", at(T0), body)
 }
 
 #[test]
 fn session_token_is_covered_when_signed() {
     use aws_credential_types::Credentials;
-    use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
+    use aws_sigv4::http_request::SignableBody;
     use aws_smithy_runtime_api::client::identity::Identity;
     let identity: Identity = Credentials::new(AKID, SECRET, Some("session-token".to_owned()), None, "t").into();
-    let params = aws_sigv4::sign::v4::SigningParams::builder()
-        .identity(&identity)
-        .region("us-east-1")
-        .name("ecs")
-        .time(at(T0))
-        .settings(SigningSettings::default())
-        .build()
-        .expect("params")
-        .into();
     let req = ecs_request(b"{}");
-    let headers: Vec<(&str, &str)> =
-        req.headers.iter().map(|(n, v)| (n.as_str(), std::str::from_utf8(v).expect("utf-8"))).collect();
-    let signable =
-        SignableRequest::new("POST", req.uri(), headers.into_iter(), SignableBody::Bytes(&req.body)).expect("signable");
-    let (instructions, _) = sign(signable, &params).expect("sign").into_parts();
-    let mut signed = req.clone();
-    for (name, value) in instructions.headers() {
-        signed.headers.push((name.to_owned(), value.as_bytes().to_vec()));
-    }
+    let signed = sign_as(&req, &identity, "us-east-1", "ecs", at(T0), SignableBody::Bytes(&req.body));
     let mut signed = with_host(signed);
     assert!(signed.signed_headers().contains("x-amz-security-token"));
     verify_request(&signed, "ecs", &keys(), at(T0)).expect("verifies");

@@ -78,8 +78,21 @@ pub fn sign_with_oracle(
     time: SystemTime,
 ) -> Request {
     let identity: Identity = Credentials::new(access_key_id, secret, None, None, "test").into();
+    sign_as(req, &identity, region, service, time, SignableBody::Bytes(&req.body))
+}
+
+/// The oracle signer with every input chosen by the caller: the identity (e.g. with a session token) and how the
+/// body is represented on the payload line (e.g. a precomputed hash).
+pub fn sign_as(
+    req: &Request,
+    identity: &Identity,
+    region: &str,
+    service: &str,
+    time: SystemTime,
+    body: SignableBody<'_>,
+) -> Request {
     let params = v4::SigningParams::builder()
-        .identity(&identity)
+        .identity(identity)
         .region(region)
         .name(service)
         .time(time)
@@ -92,8 +105,7 @@ pub fn sign_with_oracle(
         .iter()
         .map(|(n, v)| (n.as_str(), std::str::from_utf8(v).expect("test headers are utf-8")))
         .collect();
-    let signable = SignableRequest::new(&req.method, req.uri(), headers.into_iter(), SignableBody::Bytes(&req.body))
-        .expect("signable request");
+    let signable = SignableRequest::new(&req.method, req.uri(), headers.into_iter(), body).expect("signable request");
     let (instructions, _signature) = sign(signable, &params).expect("sign").into_parts();
     let mut signed = req.clone();
     for (name, value) in instructions.headers() {
