@@ -227,6 +227,15 @@ def pick(rng, wid):
     return "ListTaskDefinitions", {"familyPrefix": fam, "maxResults": 100}
 
 
+def timed_call(client, op, payload):
+    """One call: (succeeded, body or the exception text)."""
+    try:
+        status, data = client.call(op, payload)
+        return status == 200, data
+    except Exception as e:  # noqa: BLE001 - any failure counts as an error of the run
+        return False, repr(e).encode()
+
+
 def thread_closed(port, creds, wid, start_at, end_at, out):
     c = Client(port, creds)
     rng = random.Random(wid)
@@ -239,11 +248,7 @@ def thread_closed(port, creds, wid, start_at, end_at, out):
         t0 = time.monotonic()
         if t0 >= end_at:
             break
-        try:
-            status, data = c.call(op, payload)
-            ok = status == 200
-        except Exception as e:  # noqa: BLE001
-            ok, data = False, repr(e).encode()
+        ok, data = timed_call(c, op, payload)
         t1 = time.monotonic()
         if t1 <= end_at:
             lat.append((t1 - t0, OPS.index(op)))
@@ -272,11 +277,7 @@ def thread_open(port, creds, wid, start_at, end_at, interval, offset, out):
             late += 1
         op, payload = pick(rng, wid)
         t0 = time.monotonic()
-        try:
-            status, data = c.call(op, payload)
-            ok = status == 200
-        except Exception as e:  # noqa: BLE001
-            ok, data = False, repr(e).encode()
+        ok, data = timed_call(c, op, payload)
         t1 = time.monotonic()
         lat.append((t1 - sched, OPS.index(op)))
         service.append(t1 - t0)
