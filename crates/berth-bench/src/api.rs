@@ -2,14 +2,10 @@
 //! signed. The mix is 10% RegisterTaskDefinition, 45% DescribeTaskDefinition (a seeded family and revision) and 45%
 //! ListTaskDefinitions (a seeded family, pages of 100), the mix of `bench/api_bench.py`.
 
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
-use aws_credential_types::Credentials;
-use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
-use aws_smithy_runtime_api::client::identity::Identity;
 use serde_json::{Value, json};
 
-const TARGET_PREFIX: &str = "AmazonEC2ContainerServiceV20141113.";
 const SEED_FAMILIES: u64 = 10;
 const SEED_REVISIONS: u64 = 5;
 const OPERATIONS: [&str; 3] = ["RegisterTaskDefinition", "DescribeTaskDefinition", "ListTaskDefinitions"];
@@ -35,65 +31,30 @@ pub enum BenchError {
     Seed(String),
 }
 
-/// A signing HTTP client for one endpoint.
+/// A signing client for one endpoint, answering the HTTP status of each call.
 #[derive(Clone)]
-struct Client {
-    http: reqwest::Client,
-    load: ApiLoad,
-    identity: Identity,
-}
+struct Client(berth_client::Client);
 
 impl Client {
     fn new(load: &ApiLoad) -> Result<Self, BenchError> {
-        let http = reqwest::Client::builder()
-            .pool_max_idle_per_host(load.concurrency.max(1))
-            .build()
-            .map_err(|e| BenchError::Request { endpoint: load.endpoint.clone(), message: e.to_string() })?;
-        let identity = Credentials::new(&load.access_key_id, &load.secret_access_key, None, None, "berth-bench").into();
-        Ok(Client { http, load: load.clone(), identity })
+        let key = berth_client::AccessKey {
+            access_key_id: load.access_key_id.clone(),
+            secret_access_key: load.secret_access_key.clone(),
+        };
+        berth_client::Client::new(&load.endpoint, &load.region, &key, load.concurrency)
+            .map(Client)
+            .map_err(|e| BenchError::Request { endpoint: load.endpoint.clone(), message: e.to_string() })
     }
 
     /// Signs and sends one call; returns the HTTP status.
     async fn call(&self, operation: &str, body: &Value) -> Result<u16, BenchError> {
         let body = serde_json::to_vec(body).map_err(|e| BenchError::Signing(e.to_string()))?;
-        let target = format!("{TARGET_PREFIX}{operation}");
-        let url = format!("{}/", self.load.endpoint.trim_end_matches('/'));
-        let host = url.trim_start_matches("http://").trim_start_matches("https://").trim_end_matches('/').to_owned();
-        let headers = [
-            ("content-type", "application/x-amz-json-1.1"),
-            ("x-amz-target", target.as_str()),
-            ("host", host.as_str()),
-        ];
-        let params = aws_sigv4::sign::v4::SigningParams::builder()
-            .identity(&self.identity)
-            .region(&self.load.region)
-            .name("ecs")
-            .time(SystemTime::now())
-            .settings(SigningSettings::default())
-            .build()
-            .map_err(|e| BenchError::Signing(e.to_string()))?
-            .into();
-        let signable = SignableRequest::new("POST", &url, headers.iter().copied(), SignableBody::Bytes(&body))
-            .map_err(|e| BenchError::Signing(e.to_string()))?;
-        let (instructions, _) = sign(signable, &params).map_err(|e| BenchError::Signing(e.to_string()))?.into_parts();
-        let mut request = self.http.post(&url).body(body.clone());
-        for (name, value) in headers.iter().filter(|(n, _)| *n != "host") {
-            request = request.header(*name, *value);
+        let target = format!("{}{operation}", berth_client::ECS_TARGET_PREFIX);
+        match self.0.send(&target, body, None).await {
+            Ok((status, _)) => Ok(status),
+            Err(berth_client::ClientError::Signing(e)) => Err(BenchError::Signing(e)),
+            Err(e) => Err(BenchError::Request { endpoint: self.0.endpoint().to_owned(), message: e.to_string() }),
         }
-        for (name, value) in instructions.headers() {
-            request = request.header(name, value);
-        }
-        let response = request
-            .send()
-            .await
-            .map_err(|e| BenchError::Request { endpoint: self.load.endpoint.clone(), message: e.to_string() })?;
-        let status = response.status().as_u16();
-        // Read the whole body: a real client parses it, and the connection is reused only after it.
-        response
-            .bytes()
-            .await
-            .map_err(|e| BenchError::Request { endpoint: self.load.endpoint.clone(), message: e.to_string() })?;
-        Ok(status)
     }
 }
 

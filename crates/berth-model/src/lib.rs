@@ -4,6 +4,7 @@
 //! botocore ECS model) and the rules ECS applies to them. It does no I/O. Validation failures are [`ModelError`]s;
 //! the server maps them once to ECS error codes.
 
+pub mod agent;
 pub mod arn;
 pub mod cluster;
 pub mod common;
@@ -11,6 +12,7 @@ pub mod error;
 pub mod instance;
 pub mod names;
 pub mod query;
+pub mod task;
 pub mod taskdef;
 
 pub use common::{Attribute, Failure, Tag};

@@ -1,0 +1,154 @@
+//! A client for Berth's JSON 1.1 API: every call signed with SigV4 (service `ecs`), errors decoded from the
+//! `{"__type", "message"}` body. The agent, the CLI and the benchmarks all talk to the server through it.
+
+use std::time::{Duration, SystemTime};
+
+use aws_credential_types::Credentials;
+use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
+use aws_smithy_runtime_api::client::identity::Identity;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+/// `X-Amz-Target` prefix of the ECS API.
+pub const ECS_TARGET_PREFIX: &str = "AmazonEC2ContainerServiceV20141113.";
+
+/// What a call can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The request did not reach the server or no answer came back (connection refused, timeout, reset).
+    #[error("request to {endpoint} failed: {message}")]
+    Transport { endpoint: String, message: String },
+    /// The server answered with an error.
+    #[error("{code}: {message}")]
+    Api { status: u16, code: String, message: String },
+    /// The answer was not what the operation returns.
+    #[error("unexpected response: {0}")]
+    Decode(String),
+    #[error("signing failed: {0}")]
+    Signing(String),
+}
+
+impl ClientError {
+    /// Whether retrying the same call later may succeed (transport failures and server-side errors).
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            ClientError::Transport { .. } => true,
+            ClientError::Api { status, .. } => *status >= 500 || *status == 429,
+            ClientError::Decode(_) | ClientError::Signing(_) => false,
+        }
+    }
+}
+
+/// An access key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessKey {
+    pub access_key_id: String,
+    pub secret_access_key: String,
+}
+
+/// A signing client for one endpoint.
+#[derive(Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    endpoint: String,
+    url: String,
+    host: String,
+    region: String,
+    identity: Identity,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client").field("endpoint", &self.endpoint).field("region", &self.region).finish()
+    }
+}
+
+impl Client {
+    /// A client for `endpoint` (`http://host:port`), signing for `region`. `max_idle` bounds pooled connections.
+    pub fn new(endpoint: &str, region: &str, key: &AccessKey, max_idle: usize) -> Result<Self, ClientError> {
+        let endpoint = endpoint.trim_end_matches('/').to_owned();
+        let http = reqwest::Client::builder()
+            .pool_max_idle_per_host(max_idle.max(1))
+            .connect_timeout(Duration::from_secs(5))
+            .build()
+            .map_err(|e| ClientError::Transport { endpoint: endpoint.clone(), message: e.to_string() })?;
+        let identity = Credentials::new(&key.access_key_id, &key.secret_access_key, None, None, "berth").into();
+        let host = endpoint
+            .trim_start_matches("http://")
+            .trim_start_matches("https://")
+            .split('/')
+            .next()
+            .unwrap_or("")
+            .into();
+        Ok(Client { http, url: format!("{endpoint}/"), endpoint, host, region: region.to_owned(), identity })
+    }
+
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    /// Calls an ECS operation and decodes its output.
+    pub async fn ecs<I: Serialize, O: DeserializeOwned>(&self, operation: &str, input: &I) -> Result<O, ClientError> {
+        self.call(&format!("{ECS_TARGET_PREFIX}{operation}"), input, None).await
+    }
+
+    /// Calls `target` (the full `X-Amz-Target`) with an optional per-call timeout and decodes the output.
+    pub async fn call<I: Serialize, O: DeserializeOwned>(
+        &self,
+        target: &str,
+        input: &I,
+        timeout: Option<Duration>,
+    ) -> Result<O, ClientError> {
+        let body = serde_json::to_vec(input).map_err(|e| ClientError::Signing(e.to_string()))?;
+        let (status, bytes) = self.send(target, body, timeout).await?;
+        if status >= 400 {
+            let error: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+            let code = error.get("__type").and_then(Value::as_str).unwrap_or("UnknownError");
+            let code = code.rsplit('#').next().unwrap_or(code).to_owned();
+            let message = error.get("message").and_then(Value::as_str).unwrap_or("").to_owned();
+            return Err(ClientError::Api { status, code, message });
+        }
+        serde_json::from_slice(&bytes).map_err(|e| ClientError::Decode(format!("{target}: {e}")))
+    }
+
+    /// Signs and sends one request; returns the status and the whole body.
+    pub async fn send(
+        &self,
+        target: &str,
+        body: Vec<u8>,
+        timeout: Option<Duration>,
+    ) -> Result<(u16, Vec<u8>), ClientError> {
+        let headers =
+            [("content-type", "application/x-amz-json-1.1"), ("x-amz-target", target), ("host", self.host.as_str())];
+        let params = aws_sigv4::sign::v4::SigningParams::builder()
+            .identity(&self.identity)
+            .region(&self.region)
+            .name("ecs")
+            .time(SystemTime::now())
+            .settings(SigningSettings::default())
+            .build()
+            .map_err(|e| ClientError::Signing(e.to_string()))?
+            .into();
+        let signable = SignableRequest::new("POST", &self.url, headers.iter().copied(), SignableBody::Bytes(&body))
+            .map_err(|e| ClientError::Signing(e.to_string()))?;
+        let (instructions, _) = sign(signable, &params).map_err(|e| ClientError::Signing(e.to_string()))?.into_parts();
+        let mut request = self.http.post(&self.url);
+        for (name, value) in headers.iter().filter(|(n, _)| *n != "host") {
+            request = request.header(*name, *value);
+        }
+        for (name, value) in instructions.headers() {
+            request = request.header(name, value);
+        }
+        if let Some(t) = timeout {
+            request = request.timeout(t);
+        }
+        let transport =
+            |e: reqwest::Error| ClientError::Transport { endpoint: self.endpoint.clone(), message: e.to_string() };
+        let response = request.body(body).send().await.map_err(transport)?;
+        let status = response.status().as_u16();
+        // Read the whole body: the connection is reused only after it.
+        let bytes = response.bytes().await.map_err(transport)?;
+        Ok((status, bytes.to_vec()))
+    }
+}
