@@ -1,6 +1,7 @@
 //! The state every operation handler shares, and lookups several handlers need.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use berth_model::arn::{self, ArnScope};
 use berth_model::cluster::Cluster;
@@ -8,6 +9,7 @@ use berth_store::Store;
 
 use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult};
+use crate::liveness::Liveness;
 use crate::state::{self, Versioned, keys};
 
 /// The control plane's shared context.
@@ -15,6 +17,12 @@ pub struct Api {
     pub store: Arc<dyn Store>,
     pub scope: ArnScope,
     pub auth: Auth,
+    /// When each instance's agent was last heard from.
+    pub agents: Liveness,
+    /// How long an agent may be silent before its instance is disconnected and its tasks are lost.
+    pub agent_deadline: Duration,
+    /// How long stopped tasks stay visible.
+    pub task_retention: Duration,
 }
 
 /// The cluster an omitted `cluster` parameter means.

@@ -91,7 +91,7 @@ pub static OPERATIONS: &[Operation] = &[
     Operation { name: "DescribeServices", handler: None },
     Operation { name: "DescribeTaskDefinition", handler: Some(handler!(ops::taskdefs::describe_task_definition)) },
     Operation { name: "DescribeTaskSets", handler: None },
-    Operation { name: "DescribeTasks", handler: None },
+    Operation { name: "DescribeTasks", handler: Some(handler!(ops::tasks::describe_tasks)) },
     Operation { name: "DiscoverPollEndpoint", handler: None },
     Operation { name: "ExecuteCommand", handler: None },
     Operation { name: "GetTaskProtection", handler: None },
@@ -111,7 +111,7 @@ pub static OPERATIONS: &[Operation] = &[
         handler: Some(handler!(ops::taskdefs::list_task_definition_families)),
     },
     Operation { name: "ListTaskDefinitions", handler: Some(handler!(ops::taskdefs::list_task_definitions)) },
-    Operation { name: "ListTasks", handler: None },
+    Operation { name: "ListTasks", handler: Some(handler!(ops::tasks::list_tasks)) },
     Operation { name: "PutAccountSetting", handler: None },
     Operation { name: "PutAccountSettingDefault", handler: None },
     Operation { name: "PutAttributes", handler: Some(handler!(ops::attributes::put_attributes)) },
@@ -122,13 +122,16 @@ pub static OPERATIONS: &[Operation] = &[
     },
     Operation { name: "RegisterDaemonTaskDefinition", handler: None },
     Operation { name: "RegisterTaskDefinition", handler: Some(handler!(ops::taskdefs::register_task_definition)) },
-    Operation { name: "RunTask", handler: None },
-    Operation { name: "StartTask", handler: None },
+    Operation { name: "RunTask", handler: Some(handler!(ops::tasks::run_task)) },
+    Operation { name: "StartTask", handler: Some(handler!(ops::tasks::start_task)) },
     Operation { name: "StopServiceDeployment", handler: None },
-    Operation { name: "StopTask", handler: None },
+    Operation { name: "StopTask", handler: Some(handler!(ops::tasks::stop_task)) },
     Operation { name: "SubmitAttachmentStateChanges", handler: None },
-    Operation { name: "SubmitContainerStateChange", handler: None },
-    Operation { name: "SubmitTaskStateChange", handler: None },
+    Operation {
+        name: "SubmitContainerStateChange",
+        handler: Some(handler!(ops::agent::submit_container_state_change)),
+    },
+    Operation { name: "SubmitTaskStateChange", handler: Some(handler!(ops::agent::submit_task_state_change)) },
     Operation { name: "TagResource", handler: Some(handler!(ops::tags::tag_resource)) },
     Operation { name: "UntagResource", handler: Some(handler!(ops::tags::untag_resource)) },
     Operation { name: "UpdateCapacityProvider", handler: None },
@@ -146,6 +149,20 @@ pub static OPERATIONS: &[Operation] = &[
     Operation { name: "UpdateTaskProtection", handler: None },
     Operation { name: "UpdateTaskSet", handler: None },
 ];
+
+/// Berth's agent-only operations, under `berth_model::agent::AGENT_TARGET_PREFIX`.
+pub static AGENT_OPERATIONS: &[Operation] = &[Operation { name: "Poll", handler: Some(handler!(ops::agent::poll)) }];
+
+/// Runs the named agent operation.
+pub async fn dispatch_agent(api: Arc<Api>, name: &str, body: Value) -> ApiResult<Value> {
+    match AGENT_OPERATIONS.iter().find(|op| op.name == name).and_then(|op| op.handler) {
+        Some(handler) => handler(api, body).await,
+        None => Err(ApiError::new(
+            ErrorCode::UnknownOperationException,
+            format!("Unknown agent operation {}.", berth_model::names::truncate(name, 128)),
+        )),
+    }
+}
 
 /// The operation named `name`, if the ECS model has it.
 pub fn find(name: &str) -> Option<&'static Operation> {

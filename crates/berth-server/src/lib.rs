@@ -5,8 +5,11 @@
 //! [`ops`] holds one module per resource family; [`state`] is typed access to the store; [`error`] maps every
 //! failure to its ECS code once. [`bootstrap`] prepares a data directory (store, admin key, aws profile).
 //!
-//! Current limitations: tasks, services and the agent channel are not served yet (those operations answer
-//! `UnsupportedFeatureException`); IAM policies are not enforced (every valid key is an administrator).
+//! [`controllers`] keep the stored state true to the world (agent liveness, the stopped-task reaper);
+//! [`resources`] is the bookkeeping of what tasks hold on their instances.
+//!
+//! Current limitations: services are not served yet (those operations answer `UnsupportedFeatureException`);
+//! IAM policies are not enforced (every valid key is an administrator).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -18,10 +21,13 @@ pub mod api;
 pub mod auth;
 pub mod bootstrap;
 pub mod compactor;
+pub mod controllers;
 pub mod dispatch;
 pub mod error;
+pub mod liveness;
 pub mod ops;
 pub mod paging;
+pub mod resources;
 pub mod state;
 pub mod wire;
 
@@ -34,13 +40,37 @@ pub struct ServerConfig {
     pub region: String,
     pub account_id: String,
     pub auth: AuthMode,
+    /// How long an agent may be silent before its instance is disconnected and its tasks are marked lost.
+    pub agent_deadline: std::time::Duration,
+    /// How long stopped tasks stay visible before they are deleted.
+    pub task_retention: std::time::Duration,
+}
+
+impl ServerConfig {
+    /// ECS's defaults: agents lost after 60 s of silence, stopped tasks kept for an hour.
+    pub fn new(region: &str, account_id: &str, auth: AuthMode) -> Self {
+        ServerConfig {
+            region: region.to_owned(),
+            account_id: account_id.to_owned(),
+            auth,
+            agent_deadline: std::time::Duration::from_secs(60),
+            task_retention: std::time::Duration::from_secs(3600),
+        }
+    }
 }
 
 /// Builds the API context over a store.
 pub async fn build_api(store: Arc<dyn Store>, config: &ServerConfig) -> Result<Arc<Api>, error::ApiError> {
     let auth = auth::Auth::load(store.as_ref(), config.auth, &config.region).await?;
     let scope = ArnScope { region: config.region.clone(), account_id: config.account_id.clone() };
-    Ok(Arc::new(Api { store, scope, auth }))
+    Ok(Arc::new(Api {
+        store,
+        scope,
+        auth,
+        agents: liveness::Liveness::default(),
+        agent_deadline: config.agent_deadline,
+        task_retention: config.task_retention,
+    }))
 }
 
 /// Serves the API on `listener` until `shutdown` resolves, then finishes in-flight requests. The store's history
@@ -51,6 +81,8 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let compactor = tokio::spawn(compactor::run(api.store.clone(), compactor::INTERVAL));
+    let liveness = tokio::spawn(controllers::liveness::run(api.clone()));
+    let reaper = tokio::spawn(controllers::reaper::run(api.clone()));
     let key_watch = {
         let api = api.clone();
         tokio::spawn(async move { api.auth.follow(api.store.as_ref()).await })
@@ -58,6 +90,8 @@ pub async fn serve(
     let app = wire::router(api).into_make_service_with_connect_info::<SocketAddr>();
     let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
     compactor.abort();
+    liveness.abort();
+    reaper.abort();
     key_watch.abort();
     served
 }

@@ -37,8 +37,26 @@ pub mod keys {
         format!("instances/{cluster}/")
     }
 
+    pub fn task(cluster: &str, id: &str) -> String {
+        format!("tasks/{cluster}/{id}")
+    }
     pub fn tasks_of(cluster: &str) -> String {
         format!("tasks/{cluster}/")
+    }
+    pub const TASKS: &str = "tasks/";
+
+    /// What one instance must run: written when a task is placed and when its desired status changes (never for
+    /// the agent's own reports), so an agent's watch wakes only for work.
+    pub fn assignment(cluster: &str, instance_id: &str, task_id: &str) -> String {
+        format!("assignments/{cluster}/{instance_id}/{task_id}")
+    }
+    pub fn assignments_of(cluster: &str, instance_id: &str) -> String {
+        format!("assignments/{cluster}/{instance_id}/")
+    }
+
+    /// RunTask `clientToken` records, for idempotency.
+    pub fn client_token(cluster: &str, token_hash: &str) -> String {
+        format!("client-tokens/{cluster}/{token_hash}")
     }
     pub fn services_of(cluster: &str) -> String {
         format!("services/{cluster}/")

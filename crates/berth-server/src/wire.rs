@@ -107,7 +107,14 @@ async fn handle(
         return (None, Err(e.into()));
     }
     let target = headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or("");
-    let Some(operation) = target.strip_prefix(ECS_TARGET_PREFIX) else {
+    let (service, operation) = if let Some(op) = target.strip_prefix(ECS_TARGET_PREFIX) {
+        (Service::Ecs, Some(op))
+    } else if let Some(op) = target.strip_prefix(berth_model::agent::AGENT_TARGET_PREFIX) {
+        (Service::Agent, Some(op))
+    } else {
+        (Service::Ecs, None)
+    };
+    let Some(operation) = operation else {
         let message = if target.is_empty() {
             "Missing X-Amz-Target header: requests name their operation as AmazonEC2ContainerServiceV20141113.<Operation>."
                 .to_owned()
@@ -127,12 +134,23 @@ async fn handle(
         Err(e) => return (Some(operation.to_owned()), Err(e)),
     };
     // A panic in a handler is a bug; it must still end in an ECS error for this request, not a dropped connection.
-    let outcome = std::panic::AssertUnwindSafe(dispatch::dispatch(api, operation, input)).catch_unwind().await;
+    let outcome = match service {
+        Service::Ecs => std::panic::AssertUnwindSafe(dispatch::dispatch(api, operation, input)).catch_unwind().await,
+        Service::Agent => {
+            std::panic::AssertUnwindSafe(dispatch::dispatch_agent(api, operation, input)).catch_unwind().await
+        }
+    };
     let result = outcome.unwrap_or_else(|_| {
         tracing::error!(operation, "handler panicked");
         Err(ApiError::server(format!("{operation} failed inside the server; the request may not have been applied.")))
     });
     (Some(operation.to_owned()), result)
+}
+
+/// Which dispatch table a target belongs to.
+enum Service {
+    Ecs,
+    Agent,
 }
 
 /// The body as a JSON object; an empty body is `{}`.

@@ -2,8 +2,10 @@
 //! (snake_case fields, camelCase on the wire) and return the response JSON.
 
 pub mod account;
+pub mod agent;
 pub mod attributes;
 pub mod clusters;
 pub mod instances;
 pub mod tags;
 pub mod taskdefs;
+pub mod tasks;

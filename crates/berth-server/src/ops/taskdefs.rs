@@ -66,7 +66,7 @@ pub async fn register_task_definition(api: &Api, body: Value) -> ApiResult<Value
 
 /// The revision a `taskDefinition` parameter names: `family:rev` or an ARN exactly, a bare family its latest
 /// ACTIVE revision.
-async fn find(api: &Api, reference: &str) -> ApiResult<Option<Versioned<StoredTaskDefinition>>> {
+pub(crate) async fn find(api: &Api, reference: &str) -> ApiResult<Option<Versioned<StoredTaskDefinition>>> {
     let (family, revision) = arn::task_definition_ref(reference).map_err(ApiError::client)?;
     let store = api.store.as_ref();
     let revision = match revision {

@@ -1,0 +1,5 @@
+//! Level-triggered loops that keep the store's state true to the world: the instance liveness controller and the
+//! task reaper. Each pass reads the state afresh, so a missed tick or a restart loses nothing.
+
+pub mod liveness;
+pub mod reaper;

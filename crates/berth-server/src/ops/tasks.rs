@@ -1,0 +1,814 @@
+//! RunTask, StartTask, StopTask, DescribeTasks, ListTasks: tasks as the user sees them.
+//!
+//! A task is stored under `tasks/<cluster>/<id>` with the reservation it holds on its instance; placing it also
+//! writes the instance's new remaining resources and an assignment under `assignments/<cluster>/<instance>/<id>`
+//! that the instance's agent watches. All three change in one transaction with compares on the instances read, so
+//! concurrent placements never over-commit an instance.
+
+use std::collections::BTreeMap;
+
+use berth_model::arn;
+use berth_model::instance::ContainerInstance;
+use berth_model::names::{check_tags, truncate};
+use berth_model::task::{Container, Task, TaskOverride, TaskStatus, stop_code};
+use berth_model::taskdef::TaskDefinition;
+use berth_model::{Failure, Tag};
+use berth_scheduler::{Constraint, Demand, Node, Strategy};
+use berth_store::{Compare, Op};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::api::Api;
+use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::ops::taskdefs;
+use crate::paging::PageRequest;
+use crate::resources::{self, Reservation};
+use crate::state::{self, Versioned, keys};
+
+/// A task as stored: the ECS task and what it holds on its instance.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StoredTask {
+    #[serde(flatten)]
+    pub task: Task,
+    #[serde(default)]
+    pub reservation: Reservation,
+}
+
+/// What an instance's agent is told to run (see `keys::assignment`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Assignment {
+    pub task_arn: String,
+    pub desired_status: String,
+    pub task_definition: TaskDefinition,
+}
+
+/// Most tasks one RunTask places, and most instances one StartTask names.
+const MAX_COUNT: i64 = 10;
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PlacementConstraintInput {
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    expression: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PlacementStrategyInput {
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    field: Option<String>,
+}
+
+/// The parts RunTask and StartTask share.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TaskRequest {
+    cluster: Option<String>,
+    task_definition: String,
+    group: Option<String>,
+    started_by: Option<String>,
+    overrides: Option<TaskOverride>,
+    #[serde(default)]
+    tags: Vec<Tag>,
+    propagate_tags: Option<String>,
+    #[serde(rename = "enableECSManagedTags")]
+    enable_ecs_managed_tags: Option<bool>,
+    enable_execute_command: Option<bool>,
+    network_configuration: Option<Value>,
+    reference_id: Option<String>,
+    #[serde(default)]
+    volume_configurations: Vec<Value>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunTaskRequest {
+    #[serde(flatten)]
+    common: TaskRequest,
+    count: Option<i64>,
+    launch_type: Option<String>,
+    #[serde(default)]
+    capacity_provider_strategy: Vec<Value>,
+    platform_version: Option<String>,
+    #[serde(default)]
+    placement_constraints: Vec<PlacementConstraintInput>,
+    #[serde(default)]
+    placement_strategy: Vec<PlacementStrategyInput>,
+    client_token: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StartTaskRequest {
+    #[serde(flatten)]
+    common: TaskRequest,
+    container_instances: Vec<String>,
+}
+
+/// A checked RunTask/StartTask: the definition to run and how.
+struct Launch {
+    cluster: String,
+    definition: TaskDefinition,
+    overrides: TaskOverride,
+    group: String,
+    started_by: Option<String>,
+    tags: Vec<Tag>,
+    enable_execute_command: bool,
+    launch_type: String,
+    demand: Demand,
+    constraints: Vec<Constraint>,
+}
+
+pub async fn run_task(api: &Api, req: RunTaskRequest) -> ApiResult<Value> {
+    let count = req.count.unwrap_or(1);
+    if !(1..=MAX_COUNT).contains(&count) {
+        return Err(ApiError::invalid(format!("count must be between 1 and {MAX_COUNT}, got {count}.")));
+    }
+    if !req.capacity_provider_strategy.is_empty() {
+        return Err(ApiError::new(
+            ErrorCode::UnsupportedFeatureException,
+            "capacityProviderStrategy is not supported by Berth: tasks run on the cluster's registered container instances (launchType EC2 or EXTERNAL).",
+        ));
+    }
+    let launch_type = check_launch_type(req.launch_type.as_deref())?;
+    if req.platform_version.is_some() {
+        return Err(ApiError::invalid("platformVersion applies only to the FARGATE launch type."));
+    }
+    let mut constraints = Vec::new();
+    for (i, c) in req.placement_constraints.iter().enumerate() {
+        let kind = c.kind.as_deref().unwrap_or_default();
+        let parsed = Constraint::parse(kind, c.expression.as_deref())
+            .map_err(|e| ApiError::invalid(format!("placementConstraints[{i}]: {e}")))?;
+        constraints.push(parsed);
+    }
+    if req.placement_constraints.len() > 10 {
+        return Err(ApiError::invalid("placementConstraints: at most 10 constraints are allowed."));
+    }
+    let mut strategies = Vec::new();
+    for (i, s) in req.placement_strategy.iter().enumerate() {
+        let kind = s.kind.as_deref().unwrap_or_default();
+        let parsed = Strategy::parse(kind, s.field.as_deref())
+            .map_err(|e| ApiError::invalid(format!("placementStrategy[{i}]: {e}")))?;
+        strategies.push(parsed);
+    }
+    if req.placement_strategy.len() > 5 {
+        return Err(ApiError::invalid("placementStrategy: at most 5 strategies are allowed."));
+    }
+    let mut launch = prepare(api, &req.common, launch_type).await?;
+    launch.constraints.extend(constraints);
+
+    let token = match &req.client_token {
+        Some(t) if t.is_empty() || t.len() > 64 => {
+            return Err(ApiError::invalid("clientToken must be 1 to 64 characters."));
+        }
+        Some(t) => Some((keys::client_token(&launch.cluster, &hex::encode(Sha256::digest(t))), request_hash(&req))),
+        None => None,
+    };
+    if let Some((key, hash)) = &token
+        && let Some(done) = state::get::<ClientTokenRecord>(api.store.as_ref(), key).await?
+    {
+        if &done.value.request_hash != hash {
+            return Err(ApiError::client(
+                "The clientToken was already used by a RunTask call with different parameters.",
+            ));
+        }
+        return describe_arns(api, &launch.cluster, &done.value.task_arns, done.value.failures.clone()).await;
+    }
+
+    let seed = u64::from_le_bytes(uuid::Uuid::new_v4().as_bytes()[..8].try_into().unwrap_or_default());
+    let store = api.store.as_ref();
+    let (tasks, failures) = state::commit(store, || async {
+        let mut nodes = snapshot(api, &launch.cluster).await?;
+        if nodes.iter().all(|n| n.value.instance.status == "INACTIVE") {
+            return Err(ApiError::invalid("No Container Instances were found in your cluster."));
+        }
+        let mut plain: Vec<Node> = nodes.iter().map(|n| n.value.clone()).collect();
+        let mut placed = Vec::new();
+        let mut failures: Vec<Failure> = Vec::new();
+        for _ in 0..count {
+            match berth_scheduler::place(&launch.demand, &launch.constraints, &strategies, &mut plain, seed) {
+                Ok(p) => placed.push(p),
+                Err(rejections) => {
+                    for (i, reason) in rejections {
+                        let arn = plain[i].instance.container_instance_arn.clone();
+                        if !failures.iter().any(|f| f.arn.as_deref() == Some(&arn) && f.reason == reason) {
+                            failures.push(Failure { arn: Some(arn), reason: reason.into(), detail: None });
+                        }
+                    }
+                }
+            }
+        }
+        for (node, fresh) in nodes.iter_mut().zip(plain) {
+            node.value = fresh;
+        }
+        let (mut compares, mut ops, tasks) = create_tasks(api, &launch, &mut nodes, &placed)?;
+        if let Some((key, hash)) = &token {
+            compares.push(Compare::absent(key.clone()));
+            let record = ClientTokenRecord {
+                request_hash: hash.clone(),
+                task_arns: tasks.iter().map(|t| t.task_arn.clone()).collect(),
+                failures: failures.clone(),
+            };
+            ops.push(state::put(key, &record)?);
+        }
+        Ok((compares, ops, (tasks, failures)))
+    })
+    .await?;
+    let tasks: Vec<Task> = tasks.into_iter().map(|t| present(t, true)).collect();
+    Ok(json!({ "tasks": tasks, "failures": failures }))
+}
+
+pub async fn start_task(api: &Api, req: StartTaskRequest) -> ApiResult<Value> {
+    if req.container_instances.is_empty() || req.container_instances.len() > MAX_COUNT as usize {
+        return Err(ApiError::invalid(format!(
+            "containerInstances: between 1 and {MAX_COUNT} instances, got {}.",
+            req.container_instances.len()
+        )));
+    }
+    let launch = prepare(api, &req.common, "EC2".into()).await?;
+    let store = api.store.as_ref();
+    let (tasks, failures) = state::commit(store, || async {
+        let mut nodes = snapshot(api, &launch.cluster).await?;
+        let mut plain: Vec<Node> = nodes.iter().map(|n| n.value.clone()).collect();
+        let mut placed = Vec::new();
+        let mut failures = Vec::new();
+        for reference in &req.container_instances {
+            let (other_cluster, id) = arn::scoped_id(reference, "container-instance");
+            let index =
+                plain.iter().position(|n| n.instance.id() == id && other_cluster.is_none_or(|c| c == launch.cluster));
+            let Some(index) = index.filter(|&i| plain[i].instance.status != "INACTIVE") else {
+                let arn = match arn::resource_part(reference) {
+                    Some(_) => reference.clone(),
+                    None => api.scope.container_instance(&launch.cluster, reference),
+                };
+                failures.push(Failure::missing(arn));
+                continue;
+            };
+            // Placement over just the named instance keeps the same resource and constraint checks.
+            let mut one = [plain[index].clone()];
+            match berth_scheduler::place(&launch.demand, &launch.constraints, &[], &mut one, 0) {
+                Ok(mut p) => {
+                    let [node] = one;
+                    plain[index] = node;
+                    p.node = index;
+                    placed.push(p);
+                }
+                Err(rejections) => {
+                    let reason = rejections.first().map(|(_, r)| *r).unwrap_or("INACTIVE");
+                    let arn = plain[index].instance.container_instance_arn.clone();
+                    failures.push(Failure { arn: Some(arn), reason: reason.into(), detail: None });
+                }
+            }
+        }
+        for (node, fresh) in nodes.iter_mut().zip(plain) {
+            node.value = fresh;
+        }
+        let (compares, ops, tasks) = create_tasks(api, &launch, &mut nodes, &placed)?;
+        Ok((compares, ops, (tasks, failures)))
+    })
+    .await?;
+    let tasks: Vec<Task> = tasks.into_iter().map(|t| present(t, true)).collect();
+    Ok(json!({ "tasks": tasks, "failures": failures }))
+}
+
+fn check_launch_type(launch_type: Option<&str>) -> ApiResult<String> {
+    match launch_type {
+        None | Some("EC2") => Ok("EC2".into()),
+        Some("EXTERNAL") => Ok("EXTERNAL".into()),
+        Some("FARGATE" | "MANAGED_INSTANCES") => Err(ApiError::new(
+            ErrorCode::UnsupportedFeatureException,
+            format!(
+                "launchType {} is not supported by Berth: tasks run on the cluster's registered container instances (EC2 or EXTERNAL).",
+                launch_type.unwrap_or_default()
+            ),
+        )),
+        Some(other) => Err(ApiError::invalid(format!(
+            "launchType '{}' is not valid. Valid values: EC2, FARGATE, EXTERNAL, MANAGED_INSTANCES.",
+            truncate(other, 64)
+        ))),
+    }
+}
+
+/// Checks what RunTask and StartTask share and resolves the task definition.
+async fn prepare(api: &Api, req: &TaskRequest, launch_type: String) -> ApiResult<Launch> {
+    if let Some(s) = &req.started_by
+        && s.chars().count() > 128
+    {
+        return Err(ApiError::invalid("startedBy can be at most 128 characters."));
+    }
+    if let Some(g) = &req.group
+        && (g.is_empty() || g.chars().count() > 255)
+    {
+        return Err(ApiError::invalid("group must be 1 to 255 characters."));
+    }
+    if let Some(r) = &req.reference_id
+        && r.chars().count() > 64
+    {
+        return Err(ApiError::invalid("referenceId can be at most 64 characters."));
+    }
+    check_tags(&req.tags)?;
+    if let Some(p) = &req.propagate_tags
+        && !matches!(p.as_str(), "TASK_DEFINITION" | "SERVICE" | "NONE")
+    {
+        return Err(ApiError::invalid(format!(
+            "propagateTags '{}' is not valid. Valid values: TASK_DEFINITION, SERVICE, NONE.",
+            truncate(p, 64)
+        )));
+    }
+    if !req.volume_configurations.is_empty() {
+        return Err(ApiError::new(
+            ErrorCode::UnsupportedFeatureException,
+            "volumeConfigurations (EBS volumes configured at launch) are not supported by Berth.",
+        ));
+    }
+    let cluster = api.active_cluster(req.cluster.as_deref()).await?.value.cluster_name;
+    let Some(stored) = taskdefs::find(api, &req.task_definition).await.ok().flatten() else {
+        return Err(ApiError::client("Unable to describe task definition."));
+    };
+    let definition = stored.value.definition;
+    if definition.status != "ACTIVE" {
+        return Err(ApiError::client(format!(
+            "TaskDefinition is inactive: {} cannot start new tasks.",
+            definition.task_definition_arn.as_deref().unwrap_or_default()
+        )));
+    }
+    if !definition.is_compatible_with(&launch_type) {
+        return Err(ApiError::invalid(format!("Task definition does not support launch_type {launch_type}.")));
+    }
+    if definition.network_mode() == "awsvpc" && req.network_configuration.is_none() {
+        return Err(ApiError::invalid(
+            "Network Configuration must be provided when networkMode 'awsvpc' is specified.",
+        ));
+    }
+    let overrides = req.overrides.clone().unwrap_or_default();
+    check_overrides(&definition, &overrides)?;
+    let group = req.group.clone().unwrap_or_else(|| format!("family:{}", definition.family));
+    let demand = resources::demand(&definition, &overrides, &group)?;
+    let mut constraints = Vec::new();
+    for c in &definition.placement_constraints {
+        let parsed = Constraint::parse(&c.r#type, c.expression.as_deref())
+            .map_err(|e| ApiError::client(format!("The task definition's placement constraint is not valid: {e}")))?;
+        constraints.push(parsed);
+    }
+    let mut tags = req.tags.clone();
+    if req.propagate_tags.as_deref() == Some("TASK_DEFINITION") {
+        let mut merged = stored.value.tags;
+        berth_model::names::merge_tags(&mut merged, tags);
+        tags = merged;
+    }
+    let _ = req.enable_ecs_managed_tags; // Managed tags name AWS resources Berth does not create.
+    Ok(Launch {
+        cluster,
+        definition,
+        overrides,
+        group,
+        started_by: req.started_by.clone(),
+        tags,
+        enable_execute_command: req.enable_execute_command.unwrap_or(false),
+        launch_type,
+        demand,
+        constraints,
+    })
+}
+
+fn check_overrides(def: &TaskDefinition, overrides: &TaskOverride) -> ApiResult<()> {
+    for (i, o) in overrides.container_overrides.iter().enumerate() {
+        let Some(name) = o.name.as_deref() else {
+            return Err(ApiError::invalid(format!("overrides.containerOverrides[{i}].name is required.")));
+        };
+        if def.container(name).is_none() {
+            return Err(ApiError::invalid(format!(
+                "Override for container named {} is not a container in the TaskDefinition.",
+                truncate(name, 255)
+            )));
+        }
+        for (field, value) in [("cpu", o.cpu), ("memory", o.memory), ("memoryReservation", o.memory_reservation)] {
+            if value.is_some_and(|v| v < 0) {
+                return Err(ApiError::invalid(format!(
+                    "overrides.containerOverrides[{i}].{field} must not be negative."
+                )));
+            }
+        }
+        if let (Some(m), Some(r)) = (o.memory, o.memory_reservation)
+            && r > m
+        {
+            return Err(ApiError::invalid(format!(
+                "overrides.containerOverrides[{i}]: memoryReservation ({r}) must not exceed memory ({m})."
+            )));
+        }
+        for e in o.environment.iter().flatten() {
+            if e.name.as_deref().is_none_or(str::is_empty) {
+                return Err(ApiError::invalid(format!(
+                    "overrides.containerOverrides[{i}].environment: every entry needs a name."
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The cluster's instances as placement nodes, with the groups of their live tasks. The commit compares each
+/// instance's revision: every placement and every stop rewrites its instance, so a stale snapshot cannot commit.
+async fn snapshot(api: &Api, cluster: &str) -> ApiResult<Vec<Versioned<Node>>> {
+    let store = api.store.as_ref();
+    let instances = state::list::<ContainerInstance>(store, &keys::instances_of(cluster)).await?;
+    let mut groups: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for t in state::list::<StoredTask>(store, &keys::tasks_of(cluster)).await? {
+        let task = t.value.task;
+        if task.is_stopped() {
+            continue;
+        }
+        if let (Some(inst), Some(group)) = (task.container_instance_arn, task.group) {
+            groups.entry(inst).or_default().push(group);
+        }
+    }
+    let nodes = instances
+        .into_iter()
+        .map(|i| {
+            let task_groups = groups.remove(&i.value.container_instance_arn).unwrap_or_default();
+            Versioned { key: i.key, mod_revision: i.mod_revision, value: Node::new(i.value, task_groups) }
+        })
+        .collect();
+    Ok(nodes)
+}
+
+/// Builds the tasks for `placed`, and the ops writing them, their assignments and the updated instances, with a
+/// compare on each instance used (only those: a placement elsewhere cannot invalidate this one).
+fn create_tasks(
+    api: &Api,
+    launch: &Launch,
+    nodes: &mut [Versioned<Node>],
+    placed: &[berth_scheduler::Placement],
+) -> ApiResult<(Vec<Compare>, Vec<Op>, Vec<Task>)> {
+    let now = api.now();
+    let mut ops = Vec::new();
+    let mut tasks = Vec::new();
+    let mut touched = vec![false; nodes.len()];
+    for p in placed {
+        let node = &mut nodes[p.node];
+        touched[p.node] = true;
+        let instance = &node.value.instance;
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        let task_arn = api.scope.task(&launch.cluster, &id);
+        let reservation = Reservation {
+            cpu: launch.demand.cpu,
+            memory: launch.demand.memory,
+            tcp_ports: launch.demand.tcp_ports.clone(),
+            udp_ports: launch.demand.udp_ports.clone(),
+            gpu_ids: p.gpu_ids.clone(),
+        };
+        let mut gpus = p.gpu_ids.iter();
+        let containers = launch
+            .definition
+            .container_definitions
+            .iter()
+            .map(|c| {
+                let c = resources::effective_container(c, &launch.overrides);
+                Container {
+                    container_arn: api.scope.container(
+                        &launch.cluster,
+                        &id,
+                        &uuid::Uuid::new_v4().simple().to_string(),
+                    ),
+                    task_arn: task_arn.clone(),
+                    name: c.name.clone(),
+                    image: c.image.clone(),
+                    image_digest: None,
+                    runtime_id: None,
+                    last_status: "PENDING".into(),
+                    exit_code: None,
+                    reason: None,
+                    network_bindings: vec![],
+                    network_interfaces: vec![],
+                    health_status: c.health_check.as_ref().map(|_| "UNKNOWN".into()),
+                    cpu: Some(c.cpu.unwrap_or(0).to_string()),
+                    memory: c.memory.map(|m| m.to_string()),
+                    memory_reservation: c.memory_reservation.map(|m| m.to_string()),
+                    gpu_ids: gpus.by_ref().take(c.gpu_count() as usize).cloned().collect(),
+                }
+            })
+            .collect();
+        let (cpu, memory) = resources::task_size(&launch.definition, &launch.overrides)?;
+        let task = Task {
+            task_arn: task_arn.clone(),
+            cluster_arn: api.scope.cluster(&launch.cluster),
+            task_definition_arn: launch.definition.task_definition_arn.clone().unwrap_or_default(),
+            container_instance_arn: Some(instance.container_instance_arn.clone()),
+            last_status: TaskStatus::Provisioning.as_str().into(),
+            desired_status: "RUNNING".into(),
+            health_status: Some("UNKNOWN".into()),
+            stop_code: None,
+            stopped_reason: None,
+            containers,
+            cpu: Some(cpu.unwrap_or(launch.demand.cpu as u64).to_string()),
+            memory: Some(memory.unwrap_or(launch.demand.memory as u64).to_string()),
+            overrides: launch.overrides.clone(),
+            group: Some(launch.group.clone()),
+            started_by: launch.started_by.clone(),
+            launch_type: Some(launch.launch_type.clone()),
+            availability_zone: instance.attribute("ecs.availability-zone").flatten().map(str::to_owned),
+            connectivity: Some("CONNECTED".into()),
+            connectivity_at: Some(now),
+            created_at: now,
+            pull_started_at: None,
+            pull_stopped_at: None,
+            started_at: None,
+            stopping_at: None,
+            execution_stopped_at: None,
+            stopped_at: None,
+            version: 1,
+            tags: Some(launch.tags.clone()),
+            attributes: vec![],
+            attachments: vec![],
+            enable_execute_command: launch.enable_execute_command,
+        };
+        let instance_id = instance.id().to_owned();
+        let assignment = Assignment {
+            task_arn: task_arn.clone(),
+            desired_status: "RUNNING".into(),
+            task_definition: launch.definition.clone(),
+        };
+        resources::apply(&mut node.value.instance, &reservation, 1);
+        resources::count_transition(&mut node.value.instance, None, Some(TaskStatus::Provisioning));
+        ops.push(state::put(keys::task(&launch.cluster, &id), &StoredTask { task: task.clone(), reservation })?);
+        ops.push(state::put(keys::assignment(&launch.cluster, &instance_id, &id), &assignment)?);
+        tasks.push(task);
+    }
+    let mut compares = Vec::new();
+    for (node, touched) in nodes.iter_mut().zip(touched) {
+        if touched {
+            node.value.instance.version += 1;
+            compares.push(node.unchanged());
+            ops.push(state::put(&node.key, &node.value.instance)?);
+        }
+    }
+    Ok((compares, ops, tasks))
+}
+
+/// What a clientToken remembers: the request it answered and what it placed.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ClientTokenRecord {
+    request_hash: String,
+    task_arns: Vec<String>,
+    #[serde(default)]
+    failures: Vec<Failure>,
+}
+
+/// A digest of the parameters of a RunTask, so a reused token with other parameters is told apart.
+fn request_hash(req: &RunTaskRequest) -> String {
+    let c = &req.common;
+    let text = format!(
+        "{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}",
+        c.cluster, c.task_definition, req.count, c.group, c.started_by, c.overrides, c.tags, req.launch_type
+    );
+    hex::encode(Sha256::digest(text))
+}
+
+async fn describe_arns(api: &Api, cluster: &str, arns: &[String], failures: Vec<Failure>) -> ApiResult<Value> {
+    let mut tasks = Vec::new();
+    for a in arns {
+        let (_, id) = arn::scoped_id(a, "task");
+        if let Some(t) = state::get::<StoredTask>(api.store.as_ref(), &keys::task(cluster, id)).await? {
+            tasks.push(present(t.value.task, true));
+        }
+    }
+    Ok(json!({ "tasks": tasks, "failures": failures }))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StopTaskRequest {
+    cluster: Option<String>,
+    task: String,
+    reason: Option<String>,
+}
+
+pub async fn stop_task(api: &Api, req: StopTaskRequest) -> ApiResult<Value> {
+    let cluster = api.active_cluster(req.cluster.as_deref()).await?.value.cluster_name;
+    if let Some(r) = &req.reason
+        && r.chars().count() > 255
+    {
+        return Err(ApiError::invalid("reason can be at most 255 characters."));
+    }
+    let key = task_key(&cluster, &req.task)
+        .ok_or_else(|| ApiError::invalid(format!("task '{}' is not a task id or ARN.", truncate(&req.task, 256))))?;
+    let reason = req.reason.clone().unwrap_or_else(|| "Task stopped by user".into());
+    let stopped = request_stop(api, &cluster, &key, stop_code::USER_INITIATED, &reason).await?.ok_or_else(|| {
+        ApiError::invalid(format!("The referenced task was not found: {}.", truncate(&req.task, 256)))
+    })?;
+    Ok(json!({ "task": present(stopped, false) }))
+}
+
+/// Sets a task's desired status to STOPPED (once; a later stop keeps the first code and reason) and tells its
+/// agent. A task the agent never picked up, or whose agent is gone, stops at once. `None` when there is no such
+/// task.
+pub async fn request_stop(api: &Api, cluster: &str, key: &str, code: &str, reason: &str) -> ApiResult<Option<Task>> {
+    let store = api.store.as_ref();
+    state::commit(store, || async {
+        let Some(current) = state::get::<StoredTask>(store, key).await? else {
+            return Ok((vec![], vec![], None));
+        };
+        let mut stored = current.value.clone();
+        if stored.task.desired_status == "STOPPED" || stored.task.is_stopped() {
+            return Ok((vec![], vec![], Some(stored.task)));
+        }
+        let now = api.now();
+        let task = &mut stored.task;
+        task.desired_status = "STOPPED".into();
+        task.stop_code = Some(code.into());
+        task.stopped_reason = Some(reason.into());
+        task.stopping_at = Some(now);
+        task.version += 1;
+        let mut compares = vec![current.unchanged()];
+        let mut ops = Vec::new();
+        let instance = match task.container_instance_arn.as_deref() {
+            Some(a) => {
+                let (_, id) = arn::scoped_id(a, "container-instance");
+                state::get::<ContainerInstance>(store, &keys::instance(cluster, id)).await?
+            }
+            None => None,
+        };
+        let agent_gone = instance.as_ref().is_none_or(|i| !i.value.agent_connected || i.value.status == "INACTIVE");
+        let status = task.status();
+        if status == Some(TaskStatus::Running) {
+            task.last_status = TaskStatus::Stopping.as_str().into();
+        }
+        if agent_gone {
+            finish_stop(&mut stored, status, instance, &mut compares, &mut ops, now)?;
+        }
+        if let Some(inst) = stored.task.container_instance_arn.as_deref() {
+            let (_, inst_id) = arn::scoped_id(inst, "container-instance");
+            let akey = keys::assignment(cluster, inst_id, stored.task.id());
+            if let Some(mut a) = state::get::<Assignment>(store, &akey).await? {
+                a.value.desired_status = "STOPPED".into();
+                compares.push(a.unchanged());
+                ops.push(state::put(&akey, &a.value)?);
+            }
+        }
+        ops.push(state::put(key, &stored)?);
+        Ok((compares, ops, Some(stored.task)))
+    })
+    .await
+}
+
+/// Marks a task STOPPED now and gives its resources back to its instance (adding the instance's compare and put).
+pub fn finish_stop(
+    stored: &mut StoredTask,
+    from: Option<TaskStatus>,
+    instance: Option<Versioned<ContainerInstance>>,
+    compares: &mut Vec<Compare>,
+    ops: &mut Vec<Op>,
+    now: f64,
+) -> ApiResult<()> {
+    let task = &mut stored.task;
+    task.last_status = TaskStatus::Stopped.as_str().into();
+    task.desired_status = "STOPPED".into();
+    task.stopped_at = Some(now);
+    task.stopping_at.get_or_insert(now);
+    task.execution_stopped_at.get_or_insert(now);
+    for c in &mut task.containers {
+        if c.last_status != "STOPPED" {
+            c.last_status = "STOPPED".into();
+        }
+    }
+    if let Some(mut inst) = instance {
+        resources::apply(&mut inst.value, &stored.reservation, -1);
+        resources::count_transition(&mut inst.value, from, Some(TaskStatus::Stopped));
+        inst.value.version += 1;
+        compares.push(inst.unchanged());
+        ops.push(state::put(&inst.key, &inst.value)?);
+    }
+    Ok(())
+}
+
+/// The store key of a task reference (id or ARN) in `cluster`; `None` when it names another cluster's task or is
+/// malformed.
+pub fn task_key(cluster: &str, reference: &str) -> Option<String> {
+    let (other, id) = arn::scoped_id(reference, "task");
+    if other.is_some_and(|c| c != cluster) || id.is_empty() || id.contains('/') {
+        return None;
+    }
+    Some(keys::task(cluster, id))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DescribeTasksRequest {
+    cluster: Option<String>,
+    tasks: Vec<String>,
+    #[serde(default)]
+    include: Vec<String>,
+}
+
+pub async fn describe_tasks(api: &Api, req: DescribeTasksRequest) -> ApiResult<Value> {
+    if req.tasks.is_empty() || req.tasks.len() > 100 {
+        return Err(ApiError::invalid(format!("tasks: between 1 and 100 tasks per call, got {}.", req.tasks.len())));
+    }
+    for i in &req.include {
+        if i != "TAGS" {
+            return Err(ApiError::invalid(format!(
+                "include value '{}' is not valid. Valid values: TAGS.",
+                truncate(i, 64)
+            )));
+        }
+    }
+    let cluster = api.active_cluster(req.cluster.as_deref()).await?.value.cluster_name;
+    let with_tags = !req.include.is_empty();
+    let mut tasks = Vec::new();
+    let mut failures = Vec::new();
+    for reference in &req.tasks {
+        let found = match task_key(&cluster, reference) {
+            Some(key) => state::get::<StoredTask>(api.store.as_ref(), &key).await?,
+            None => None,
+        };
+        match found {
+            Some(t) => tasks.push(present(t.value.task, with_tags)),
+            None if arn::resource_part(reference).is_some() => failures.push(Failure::missing(reference.clone())),
+            None => failures.push(Failure::missing(api.scope.task(&cluster, reference))),
+        }
+    }
+    Ok(json!({ "tasks": tasks, "failures": failures }))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListTasksRequest {
+    cluster: Option<String>,
+    container_instance: Option<String>,
+    family: Option<String>,
+    next_token: Option<String>,
+    max_results: Option<i64>,
+    started_by: Option<String>,
+    service_name: Option<String>,
+    desired_status: Option<String>,
+    launch_type: Option<String>,
+    daemon_name: Option<String>,
+}
+
+pub async fn list_tasks(api: &Api, req: ListTasksRequest) -> ApiResult<Value> {
+    let page = PageRequest::new(req.next_token.as_deref(), req.max_results, 100)?;
+    let desired = req.desired_status.as_deref().unwrap_or("RUNNING");
+    if !matches!(desired, "RUNNING" | "PENDING" | "STOPPED") {
+        return Err(ApiError::invalid(format!(
+            "desiredStatus '{}' is not valid. Valid values: RUNNING, PENDING, STOPPED.",
+            truncate(desired, 64)
+        )));
+    }
+    if let Some(l) = &req.launch_type {
+        check_launch_type_filter(l)?;
+    }
+    if req.daemon_name.is_some() {
+        return Err(ApiError::new(ErrorCode::UnsupportedFeatureException, "Daemons are not supported by Berth."));
+    }
+    let cluster = api.active_cluster(req.cluster.as_deref()).await?.value.cluster_name;
+    let instance_id = req.container_instance.as_deref().map(|r| arn::scoped_id(r, "container-instance").1);
+    let group = req.service_name.as_deref().map(|s| format!("service:{}", arn::scoped_id(s, "service").1));
+    let all = state::list::<StoredTask>(api.store.as_ref(), &keys::tasks_of(&cluster)).await?;
+    let matching: Vec<Versioned<StoredTask>> =
+        all.into_iter()
+            .filter(|t| {
+                let task = &t.value.task;
+                // ECS never lists tasks by a desired status of PENDING.
+                desired != "PENDING"
+                    && task.desired_status == desired
+                    && instance_id.is_none_or(|id| {
+                        task.container_instance_arn.as_deref().is_some_and(|a| a.rsplit('/').next() == Some(id))
+                    })
+                    && req.family.as_deref().is_none_or(|f| {
+                        arn::task_definition_ref(&task.task_definition_arn).is_ok_and(|(fam, _)| fam == f)
+                    })
+                    && req.started_by.as_deref().is_none_or(|s| task.started_by.as_deref() == Some(s))
+                    && group.as_deref().is_none_or(|g| task.group.as_deref() == Some(g))
+                    && req.launch_type.as_deref().is_none_or(|l| task.launch_type.as_deref() == Some(l))
+            })
+            .collect();
+    let (items, next) = page.apply(matching, |t| t.key.clone());
+    let arns: Vec<String> = items.into_iter().map(|t| t.value.task.task_arn).collect();
+    Ok(json!({ "taskArns": arns, "nextToken": next }))
+}
+
+fn check_launch_type_filter(l: &str) -> ApiResult<()> {
+    if matches!(l, "EC2" | "FARGATE" | "EXTERNAL" | "MANAGED_INSTANCES") {
+        Ok(())
+    } else {
+        Err(ApiError::invalid(format!(
+            "launchType '{}' is not valid. Valid values: EC2, FARGATE, EXTERNAL, MANAGED_INSTANCES.",
+            truncate(l, 64)
+        )))
+    }
+}
+
+/// A task as Describe shows it; tags only when asked for.
+pub fn present(mut task: Task, with_tags: bool) -> Task {
+    if !with_tags {
+        task.tags = None;
+    } else if task.tags.is_none() {
+        task.tags = Some(vec![]);
+    }
+    task
+}

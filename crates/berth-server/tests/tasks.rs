@@ -1,0 +1,376 @@
+//! Task operations against a real SQLite store, with the agent's side played by direct calls of its operations
+//! (Poll, SubmitTaskStateChange): placement and its bookkeeping, the lifecycle as reports arrive, stops, lost
+//! hosts, the reaper, and concurrent RunTask calls that must never over-commit an instance.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use berth_server::dispatch::{dispatch, dispatch_agent};
+use berth_server::error::ApiError;
+use berth_server::{Api, AuthMode, ServerConfig};
+use berth_store::SqliteStore;
+use serde_json::{Value, json};
+
+struct World {
+    api: Arc<Api>,
+    _dir: tempfile::TempDir,
+}
+
+async fn world(deadline: Duration, retention: Duration) -> World {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("state.db")).unwrap();
+    let mut config = ServerConfig::new("us-east-1", "000000000000", AuthMode::Disabled);
+    config.agent_deadline = deadline;
+    config.task_retention = retention;
+    let api = berth_server::build_api(Arc::new(store), &config).await.unwrap();
+    World { api, _dir: dir }
+}
+
+impl World {
+    async fn call(&self, op: &str, body: Value) -> Result<Value, ApiError> {
+        dispatch(self.api.clone(), op, body).await
+    }
+
+    async fn ok(&self, op: &str, body: Value) -> Value {
+        match self.call(op, body).await {
+            Ok(v) => v,
+            Err(e) => panic!("{op} failed: {:?} {}", e.code, e.message),
+        }
+    }
+
+    /// Registers a host with `cpu` units and `memory` MiB and connects its "agent" (one poll).
+    async fn host(&self, cpu: i64, memory: i64) -> String {
+        let out = self
+            .ok(
+                "RegisterContainerInstance",
+                json!({
+                    "cluster": "default",
+                    "totalResources": [
+                        {"name": "CPU", "type": "INTEGER", "integerValue": cpu},
+                        {"name": "MEMORY", "type": "INTEGER", "integerValue": memory},
+                        {"name": "PORTS", "type": "STRINGSET", "stringSetValue": ["22"]},
+                    ],
+                    "attributes": [{"name": "ecs.availability-zone", "value": "lab-a"}],
+                }),
+            )
+            .await;
+        let arn = out["containerInstance"]["containerInstanceArn"].as_str().unwrap().to_owned();
+        self.poll(&arn, None).await;
+        arn
+    }
+
+    async fn poll(&self, instance: &str, after: Option<i64>) -> Value {
+        let body =
+            json!({"cluster": "default", "containerInstance": instance, "afterRevision": after, "waitSeconds": 1});
+        dispatch_agent(self.api.clone(), "Poll", body).await.unwrap()
+    }
+
+    async fn register_web(&self, memory: i64, host_port: i64) {
+        self.ok(
+            "RegisterTaskDefinition",
+            json!({
+                "family": "web",
+                "containerDefinitions": [{
+                    "name": "web", "image": "berth-test/busybox", "cpu": 256, "memory": memory,
+                    "portMappings": [{"containerPort": 80, "hostPort": host_port}],
+                }],
+            }),
+        )
+        .await;
+    }
+
+    async fn task(&self, arn: &str) -> Value {
+        let out = self.ok("DescribeTasks", json!({"tasks": [arn]})).await;
+        out["tasks"][0].clone()
+    }
+
+    async fn instance(&self, arn: &str) -> Value {
+        let out = self.ok("DescribeContainerInstances", json!({"containerInstances": [arn]})).await;
+        out["containerInstances"][0].clone()
+    }
+
+    async fn report(&self, task: &str, status: &str, container_status: &str, exit: Option<i32>) {
+        self.ok(
+            "SubmitTaskStateChange",
+            json!({
+                "task": task, "status": status,
+                "containers": [{"containerName": "web", "status": container_status, "exitCode": exit, "runtimeId": "abc"}],
+            }),
+        )
+        .await;
+    }
+}
+
+fn remaining(instance: &Value, name: &str) -> Value {
+    let r = instance["remainingResources"].as_array().unwrap().iter().find(|r| r["name"] == name).unwrap();
+    if name == "PORTS" { r["stringSetValue"].clone() } else { r["integerValue"].clone() }
+}
+
+#[tokio::test]
+async fn run_task_places_reports_and_stops() {
+    let w = world(Duration::from_secs(60), Duration::from_secs(3600)).await;
+    let host = w.host(2048, 4096).await;
+    w.register_web(512, 8080).await;
+
+    let out = w
+        .ok("RunTask", json!({"taskDefinition": "web", "startedBy": "me", "tags": [{"key": "k", "value": "v"}]}))
+        .await;
+    assert_eq!(out["failures"], json!([]));
+    let task = &out["tasks"][0];
+    let arn = task["taskArn"].as_str().unwrap().to_owned();
+    assert_eq!(task["lastStatus"], "PROVISIONING");
+    assert_eq!(task["desiredStatus"], "RUNNING");
+    assert_eq!(task["group"], "family:web");
+    assert_eq!(task["containerInstanceArn"], host.as_str());
+    assert_eq!(task["availabilityZone"], "lab-a");
+    assert_eq!(task["version"], 1);
+
+    let inst = w.instance(&host).await;
+    assert_eq!(remaining(&inst, "CPU"), 2048 - 256);
+    assert_eq!(remaining(&inst, "MEMORY"), 4096 - 512);
+    assert_eq!(remaining(&inst, "PORTS"), json!(["22", "8080"]));
+    assert_eq!(inst["pendingTasksCount"], 1);
+
+    // The instance's manifest carries the task and its definition.
+    let manifest = w.poll(&host, None).await;
+    assert_eq!(manifest["tasks"][0]["task"]["taskArn"], arn.as_str());
+    assert_eq!(manifest["tasks"][0]["taskDefinition"]["family"], "web");
+
+    // A second task with the same static port does not fit.
+    let out = w.ok("RunTask", json!({"taskDefinition": "web"})).await;
+    assert_eq!(out["tasks"], json!([]));
+    assert_eq!(out["failures"][0]["reason"], "RESOURCE:PORTS");
+    assert_eq!(out["failures"][0]["arn"], host.as_str());
+
+    w.report(&arn, "PENDING", "PENDING", None).await;
+    w.report(&arn, "RUNNING", "RUNNING", None).await;
+    let t = w.task(&arn).await;
+    assert_eq!(t["lastStatus"], "RUNNING");
+    assert!(t["startedAt"].is_number());
+    assert_eq!(t["version"], 3);
+    assert_eq!(t["containers"][0]["runtimeId"], "abc");
+    let inst = w.instance(&host).await;
+    assert_eq!((inst["pendingTasksCount"].clone(), inst["runningTasksCount"].clone()), (json!(0), json!(1)));
+
+    // A stale report does not move the task back.
+    w.report(&arn, "PENDING", "PENDING", None).await;
+    assert_eq!(w.task(&arn).await["lastStatus"], "RUNNING");
+
+    let listed = w.ok("ListTasks", json!({"startedBy": "me"})).await;
+    assert_eq!(listed["taskArns"], json!([arn]));
+
+    let stopped = w.ok("StopTask", json!({"task": arn, "reason": "done"})).await;
+    assert_eq!(stopped["task"]["desiredStatus"], "STOPPED");
+    assert_eq!(stopped["task"]["lastStatus"], "STOPPING");
+    assert_eq!(stopped["task"]["stopCode"], "UserInitiated");
+    assert_eq!(stopped["task"]["stoppedReason"], "done");
+    assert!(stopped["task"]["stoppingAt"].is_number());
+
+    w.report(&arn, "STOPPED", "STOPPED", Some(143)).await;
+    let t = w.task(&arn).await;
+    assert_eq!(t["lastStatus"], "STOPPED");
+    assert_eq!(t["stopCode"], "UserInitiated");
+    assert_eq!(t["containers"][0]["exitCode"], 143);
+    assert!(t["stoppedAt"].is_number() && t["executionStoppedAt"].is_number());
+    let inst = w.instance(&host).await;
+    assert_eq!(remaining(&inst, "CPU"), 2048);
+    assert_eq!(remaining(&inst, "MEMORY"), 4096);
+    assert_eq!(remaining(&inst, "PORTS"), json!(["22"]));
+    assert_eq!((inst["pendingTasksCount"].clone(), inst["runningTasksCount"].clone()), (json!(0), json!(0)));
+
+    // Nothing changes once STOPPED; RUNNING listing no longer shows it, STOPPED does.
+    w.report(&arn, "RUNNING", "RUNNING", None).await;
+    assert_eq!(w.task(&arn).await["lastStatus"], "STOPPED");
+    assert_eq!(w.ok("ListTasks", json!({})).await["taskArns"], json!([]));
+    assert_eq!(w.ok("ListTasks", json!({"desiredStatus": "STOPPED"})).await["taskArns"], json!([arn]));
+    let tags = w.ok("DescribeTasks", json!({"tasks": [arn], "include": ["TAGS"]})).await;
+    assert_eq!(tags["tasks"][0]["tags"], json!([{"key": "k", "value": "v"}]));
+}
+
+#[tokio::test]
+async fn essential_exit_reported_by_the_host_sets_its_stop_code() {
+    let w = world(Duration::from_secs(60), Duration::from_secs(3600)).await;
+    w.host(2048, 4096).await;
+    w.register_web(128, 0).await;
+    let out = w.ok("RunTask", json!({"taskDefinition": "web"})).await;
+    let arn = out["tasks"][0]["taskArn"].as_str().unwrap().to_owned();
+    w.report(&arn, "RUNNING", "RUNNING", None).await;
+    w.ok(
+        "SubmitTaskStateChange",
+        json!({
+            "task": arn, "status": "STOPPED", "reason": "Essential container in task exited",
+            "stopCode": "EssentialContainerExited",
+            "containers": [{"containerName": "web", "status": "STOPPED", "exitCode": 3}],
+        }),
+    )
+    .await;
+    let t = w.task(&arn).await;
+    assert_eq!(t["stopCode"], "EssentialContainerExited");
+    assert_eq!(t["stoppedReason"], "Essential container in task exited");
+    assert_eq!(t["desiredStatus"], "STOPPED");
+    assert_eq!(t["containers"][0]["exitCode"], 3);
+}
+
+#[tokio::test]
+async fn bad_requests_get_ecs_errors_and_start_nothing() {
+    let w = world(Duration::from_secs(60), Duration::from_secs(3600)).await;
+    w.register_web(128, 0).await;
+    let err = w.call("RunTask", json!({"taskDefinition": "web"})).await.unwrap_err();
+    assert_eq!(err.code.as_str(), "ClusterNotFoundException");
+    w.ok("CreateCluster", json!({})).await;
+    let err = w.call("RunTask", json!({"taskDefinition": "web"})).await.unwrap_err();
+    assert_eq!(err.message, "No Container Instances were found in your cluster.");
+    let host = w.host(1024, 1024).await;
+    let err = w.call("RunTask", json!({"taskDefinition": "nope"})).await.unwrap_err();
+    assert_eq!((err.code.as_str(), err.message.as_str()), ("ClientException", "Unable to describe task definition."));
+    let err = w.call("RunTask", json!({"taskDefinition": "web", "count": 11})).await.unwrap_err();
+    assert_eq!(err.code.as_str(), "InvalidParameterException");
+    assert!(err.message.contains("count"));
+    let err = w
+        .call("RunTask", json!({"taskDefinition": "web", "overrides": {"containerOverrides": [{"name": "other"}]}}))
+        .await
+        .unwrap_err();
+    assert!(err.message.contains("other"), "{}", err.message);
+    let err = w
+        .call("RunTask", json!({"taskDefinition": "web", "placementConstraints": [{"type": "memberOf"}]}))
+        .await
+        .unwrap_err();
+    assert!(err.message.contains("placementConstraints[0]"), "{}", err.message);
+    let big = w
+        .ok(
+            "RunTask",
+            json!({"taskDefinition": "web", "overrides": {"containerOverrides": [{"name": "web", "memory": 999999}]}}),
+        )
+        .await;
+    assert_eq!(big["failures"][0]["reason"], "RESOURCE:MEMORY");
+    assert_eq!(w.ok("ListTasks", json!({})).await["taskArns"], json!([]));
+    let inst = w.instance(&host).await;
+    assert_eq!(remaining(&inst, "MEMORY"), 1024);
+    let err = w.call("DescribeTasks", json!({"tasks": []})).await.unwrap_err();
+    assert_eq!(err.code.as_str(), "InvalidParameterException");
+    let missing = w.ok("DescribeTasks", json!({"tasks": ["0123"]})).await;
+    assert_eq!(missing["failures"][0]["reason"], "MISSING");
+    let err = w.call("StopTask", json!({"task": "0123"})).await.unwrap_err();
+    assert_eq!(err.code.as_str(), "InvalidParameterException");
+}
+
+#[tokio::test]
+async fn client_token_makes_run_task_idempotent() {
+    let w = world(Duration::from_secs(60), Duration::from_secs(3600)).await;
+    w.host(4096, 4096).await;
+    w.register_web(128, 0).await;
+    let first = w.ok("RunTask", json!({"taskDefinition": "web", "count": 2, "clientToken": "t-1"})).await;
+    let again = w.ok("RunTask", json!({"taskDefinition": "web", "count": 2, "clientToken": "t-1"})).await;
+    let arns = |v: &Value| v["tasks"].as_array().unwrap().iter().map(|t| t["taskArn"].clone()).collect::<Vec<_>>();
+    assert_eq!(arns(&first), arns(&again));
+    assert_eq!(w.ok("ListTasks", json!({})).await["taskArns"].as_array().unwrap().len(), 2);
+    let err = w.call("RunTask", json!({"taskDefinition": "web", "count": 1, "clientToken": "t-1"})).await.unwrap_err();
+    assert_eq!(err.code.as_str(), "ClientException");
+}
+
+#[tokio::test]
+async fn concurrent_run_tasks_never_over_commit() {
+    let w = world(Duration::from_secs(60), Duration::from_secs(3600)).await;
+    let hosts = [w.host(1024, 2048).await, w.host(1024, 2048).await, w.host(512, 2048).await];
+    w.register_web(100, 0).await; // 256 cpu each: 4 + 4 + 2 = 10 fit
+    let mut calls = Vec::new();
+    for _ in 0..40 {
+        let api = w.api.clone();
+        calls.push(tokio::spawn(async move {
+            dispatch(api, "RunTask", json!({"taskDefinition": "web", "count": 2})).await
+        }));
+    }
+    let mut placed = Vec::new();
+    for c in calls {
+        let out = c.await.unwrap().unwrap();
+        for t in out["tasks"].as_array().unwrap() {
+            placed.push(t["taskArn"].as_str().unwrap().to_owned());
+        }
+    }
+    assert_eq!(placed.len(), 10, "exactly the capacity is placed");
+    let listed = w.ok("ListTasks", json!({"maxResults": 100})).await;
+    assert_eq!(listed["taskArns"].as_array().unwrap().len(), 10);
+    for h in &hosts {
+        let inst = w.instance(h).await;
+        let cpu = remaining(&inst, "CPU").as_i64().unwrap();
+        assert!(cpu >= 0, "{h} over-committed: {cpu}");
+        assert_eq!(cpu, 0);
+        let held = inst["pendingTasksCount"].as_i64().unwrap();
+        let expected = if h == &hosts[2] { 2 } else { 4 };
+        assert_eq!(held, expected);
+    }
+}
+
+#[tokio::test]
+async fn a_silent_agent_loses_its_tasks_and_instance_connection() {
+    let w = world(Duration::from_millis(300), Duration::from_secs(3600)).await;
+    let host = w.host(2048, 2048).await;
+    w.register_web(128, 0).await;
+    let out = w.ok("RunTask", json!({"taskDefinition": "web"})).await;
+    let arn = out["tasks"][0]["taskArn"].as_str().unwrap().to_owned();
+    w.report(&arn, "RUNNING", "RUNNING", None).await;
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    berth_server::controllers::liveness::pass(&w.api).await.unwrap();
+    let inst = w.instance(&host).await;
+    assert_eq!(inst["agentConnected"], false);
+    assert_eq!(remaining(&inst, "MEMORY"), 2048);
+    let t = w.task(&arn).await;
+    assert_eq!(t["lastStatus"], "STOPPED");
+    assert!(t["stoppedReason"].as_str().unwrap().starts_with("Host lost"), "{}", t["stoppedReason"]);
+    // No placements on a disconnected instance.
+    let out = w.ok("RunTask", json!({"taskDefinition": "web"})).await;
+    assert_eq!(out["failures"][0]["reason"], "AGENT");
+    // The agent returns: connected again, and its manifest shows the task STOPPED so it stops the containers.
+    let manifest = w.poll(&host, None).await;
+    assert_eq!(manifest["tasks"][0]["task"]["desiredStatus"], "STOPPED");
+    assert_eq!(w.instance(&host).await["agentConnected"], true);
+}
+
+#[tokio::test]
+async fn poll_waits_for_work_and_wakes_on_it() {
+    let w = world(Duration::from_secs(60), Duration::from_secs(3600)).await;
+    let host = w.host(2048, 2048).await;
+    w.register_web(128, 0).await;
+    let first = w.poll(&host, None).await;
+    let revision = first["revision"].as_i64().unwrap();
+    let api = w.api.clone();
+    let h = host.clone();
+    let waiting = tokio::spawn(async move {
+        let started = std::time::Instant::now();
+        let body = json!({"cluster": "default", "containerInstance": h, "afterRevision": revision, "waitSeconds": 10});
+        let out = dispatch_agent(api, "Poll", body).await.unwrap();
+        (started.elapsed(), out)
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    w.ok("RunTask", json!({"taskDefinition": "web"})).await;
+    let (waited, out) = waiting.await.unwrap();
+    assert!(waited < Duration::from_secs(5), "poll should wake on the placement, waited {waited:?}");
+    assert_eq!(out["tasks"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn reaper_removes_stopped_tasks_after_retention() {
+    let w = world(Duration::from_secs(60), Duration::from_millis(10)).await;
+    let host = w.host(2048, 2048).await;
+    w.register_web(128, 0).await;
+    let out = w.ok("RunTask", json!({"taskDefinition": "web"})).await;
+    let arn = out["tasks"][0]["taskArn"].as_str().unwrap().to_owned();
+    w.report(&arn, "STOPPED", "STOPPED", Some(0)).await;
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(berth_server::controllers::reaper::pass(&w.api).await.unwrap(), 1);
+    let out = w.ok("DescribeTasks", json!({"tasks": [arn]})).await;
+    assert_eq!(out["failures"][0]["reason"], "MISSING");
+    assert_eq!(w.poll(&host, None).await["tasks"], json!([]));
+}
+
+#[tokio::test]
+async fn start_task_uses_the_named_instances() {
+    let w = world(Duration::from_secs(60), Duration::from_secs(3600)).await;
+    let a = w.host(2048, 2048).await;
+    let _b = w.host(2048, 2048).await;
+    w.register_web(128, 0).await;
+    let out = w.ok("StartTask", json!({"taskDefinition": "web", "containerInstances": [a, "nope"]})).await;
+    assert_eq!(out["tasks"].as_array().unwrap().len(), 1);
+    assert_eq!(out["tasks"][0]["containerInstanceArn"], a.as_str());
+    assert_eq!(out["failures"][0]["reason"], "MISSING");
+}
