@@ -18,10 +18,17 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Everything for one machine: the control plane with an embedded store (and, later, the local agent).
-    Up(ServerArgs),
+    /// Everything for one machine: the control plane with an embedded store and the local agent, a cluster of one.
+    Up {
+        #[command(flatten)]
+        server: ServerArgs,
+        #[command(flatten)]
+        host: HostArgs,
+    },
     /// The control plane alone.
     Server(ServerArgs),
+    /// The agent of one host: joins a cluster of the server and runs its tasks on the local Docker Engine.
+    Agent(AgentArgs),
     /// Measurements (each prints one JSON line).
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -78,6 +85,55 @@ struct ServerArgs {
     /// Do not write the `berth` profile into the aws config.
     #[arg(long)]
     no_aws_profile: bool,
+    /// Seconds an agent may be silent before its instance is disconnected and its tasks are marked lost.
+    #[arg(long, default_value_t = 60, env = "BERTH_AGENT_DEADLINE")]
+    agent_deadline: u64,
+    /// Seconds stopped tasks stay visible before they are deleted.
+    #[arg(long, default_value_t = 3600, env = "BERTH_TASK_RETENTION")]
+    task_retention: u64,
+}
+
+/// What describes the host an agent runs on.
+#[derive(Args, Clone)]
+struct HostArgs {
+    /// `ecs.availability-zone` attribute of this host.
+    #[arg(long, env = "BERTH_AVAILABILITY_ZONE")]
+    availability_zone: Option<String>,
+    /// `ecs.instance-type` attribute of this host.
+    #[arg(long, default_value = "berth.host", env = "BERTH_INSTANCE_TYPE")]
+    instance_type: String,
+    /// MiB of host memory kept back from tasks.
+    #[arg(long, default_value_t = 256, env = "BERTH_RESERVED_MEMORY")]
+    reserved_memory: u64,
+    /// Port of the task metadata endpoint on the Docker bridge gateway (0: any free port).
+    #[arg(long, default_value_t = berth_agent::config::DEFAULT_METADATA_PORT, env = "BERTH_METADATA_PORT")]
+    metadata_port: u16,
+    /// Default seconds between SIGTERM and SIGKILL when stopping a container without a stopTimeout.
+    #[arg(long, default_value_t = 30, env = "BERTH_STOP_TIMEOUT")]
+    stop_timeout: u64,
+    /// Extra instance attribute NAME=VALUE (or NAME); repeatable.
+    #[arg(long = "attribute", value_name = "NAME[=VALUE]")]
+    attributes: Vec<String>,
+}
+
+#[derive(Args, Clone)]
+struct AgentArgs {
+    /// The server's endpoint, e.g. http://10.0.0.5:8700.
+    #[arg(long, env = "BERTH_SERVER")]
+    server: String,
+    /// The cluster to join.
+    #[arg(long, default_value = "default", env = "BERTH_CLUSTER")]
+    cluster: String,
+    /// Where the agent keeps its state (default ~/.berth).
+    #[arg(long, env = "BERTH_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// A shared-credentials file with profile `berth`; otherwise AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY.
+    #[arg(long, env = "BERTH_CREDENTIALS")]
+    credentials: Option<PathBuf>,
+    #[arg(long, default_value = "us-east-1", env = "BERTH_REGION")]
+    region: String,
+    #[command(flatten)]
+    host: HostArgs,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -94,10 +150,16 @@ fn main() -> anyhow::Result<()> {
         )
         .with_writer(std::io::stderr)
         .init();
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
+    // The agent alone runs on one thread: it mostly waits on Docker and the server, and stays small.
+    let runtime = match &cli.command {
+        Command::Agent(_) => tokio::runtime::Builder::new_current_thread().enable_all().build(),
+        _ => tokio::runtime::Builder::new_multi_thread().enable_all().build(),
+    }
+    .context("starting the runtime")?;
     match cli.command {
-        Command::Up(args) => runtime.block_on(run_server(args, true)),
-        Command::Server(args) => runtime.block_on(run_server(args, false)),
+        Command::Up { server, host } => runtime.block_on(run_server(server, Some(host))),
+        Command::Server(args) => runtime.block_on(run_server(args, None)),
+        Command::Agent(args) => runtime.block_on(run_agent(args)),
         Command::Credentials { data_dir } => print_credentials(&resolve_data_dir(data_dir)?),
         Command::Bench(bench) => runtime.block_on(run_bench(bench)),
     }
@@ -112,7 +174,8 @@ fn resolve_data_dir(arg: Option<PathBuf>) -> anyhow::Result<PathBuf> {
     dir.canonicalize().with_context(|| format!("resolving {}", dir.display()))
 }
 
-async fn run_server(args: ServerArgs, single_machine: bool) -> anyhow::Result<()> {
+/// Serves the API; with `host` (berth up) the local agent runs beside it and the aws profile is written.
+async fn run_server(args: ServerArgs, host: Option<HostArgs>) -> anyhow::Result<()> {
     if args.account_id.len() != 12 || !args.account_id.bytes().all(|b| b.is_ascii_digit()) {
         bail!("--account-id must be 12 digits, got '{}'", args.account_id);
     }
@@ -123,7 +186,9 @@ async fn run_server(args: ServerArgs, single_machine: bool) -> anyhow::Result<()
         AuthArg::Sigv4 => AuthMode::SigV4,
         AuthArg::None => AuthMode::Disabled,
     };
-    let config = ServerConfig { region: args.region.clone(), account_id: args.account_id.clone(), auth };
+    let mut config = ServerConfig::new(&args.region, &args.account_id, auth);
+    config.agent_deadline = std::time::Duration::from_secs(args.agent_deadline.max(1));
+    config.task_retention = std::time::Duration::from_secs(args.task_retention);
     let api = berth_server::build_api(Arc::new(store), &config).await.context("loading state from the store")?;
     // The admin key exists before the port opens, so whoever sees the port open finds the credentials file.
     let credentials = bootstrap::credentials_path(&data_dir);
@@ -150,13 +215,127 @@ async fn run_server(args: ServerArgs, single_machine: bool) -> anyhow::Result<()
     } else {
         println!("credentials: {} (profile {})", credentials.display(), bootstrap::PROFILE);
     }
-    if single_machine && !args.no_aws_profile {
+    if host.is_some() && !args.no_aws_profile {
         write_profile(&args.region, &endpoint, &data_dir);
     }
 
-    berth_server::serve(api, listener, shutdown_signal()).await.context("serving the API")?;
+    let server = tokio::spawn(berth_server::serve(api, listener, shutdown_signal()));
+    let agent = match host {
+        Some(host) => {
+            let (id, secret) = bootstrap::read_credentials(&credentials)
+                .with_context(|| format!("reading {}", credentials.display()))?;
+            let key = berth_client::AccessKey { access_key_id: id, secret_access_key: secret };
+            let mut reserved = host_reserved_ports();
+            reserved.push(listener_port(&endpoint));
+            let config = agent_config(&host, endpoint.clone(), args.region.clone(), key, "default", data_dir, reserved)?;
+            start_agent(config).await
+        }
+        None => None,
+    };
+    server.await.context("serving the API")?.context("serving the API")?;
+    if let Some(agent) = agent {
+        agent.shutdown();
+    }
     println!("berth stopped");
     Ok(())
+}
+
+/// Starts the local agent of `berth up`; without a usable Docker Engine the server goes on alone.
+async fn start_agent(config: berth_agent::AgentConfig) -> Option<berth_agent::Agent> {
+    let runtime = match berth_agent::runtime::docker::DockerRuntime::connect().await {
+        Ok(r) => Arc::new(r),
+        Err(e) => {
+            eprintln!("agent not started: cannot reach the Docker Engine ({e}); serving the API only");
+            return None;
+        }
+    };
+    match berth_agent::start(config, runtime).await {
+        Ok(agent) => {
+            println!("agent registered as {}", agent.container_instance_arn);
+            Some(agent)
+        }
+        Err(e) => {
+            eprintln!("agent not started: {e}; serving the API only");
+            None
+        }
+    }
+}
+
+async fn run_agent(args: AgentArgs) -> anyhow::Result<()> {
+    let data_dir = resolve_data_dir(args.data_dir.clone())?;
+    let key = match &args.credentials {
+        Some(path) => {
+            let (id, secret) =
+                bootstrap::read_credentials(path).with_context(|| format!("reading {}", path.display()))?;
+            berth_client::AccessKey { access_key_id: id, secret_access_key: secret }
+        }
+        None => match (std::env::var("AWS_ACCESS_KEY_ID"), std::env::var("AWS_SECRET_ACCESS_KEY")) {
+            (Ok(id), Ok(secret)) => berth_client::AccessKey { access_key_id: id, secret_access_key: secret },
+            _ => bail!("give --credentials FILE, or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"),
+        },
+    };
+    let config = agent_config(
+        &args.host,
+        args.server.clone(),
+        args.region.clone(),
+        key,
+        &args.cluster,
+        data_dir,
+        host_reserved_ports(),
+    )?;
+    let runtime = Arc::new(
+        berth_agent::runtime::docker::DockerRuntime::connect().await.context("connecting to the Docker Engine")?,
+    );
+    let agent = berth_agent::start(config, runtime).await.context("starting the agent")?;
+    println!("agent registered as {}", agent.container_instance_arn);
+    shutdown_signal().await;
+    agent.shutdown();
+    println!("agent stopped; its containers keep running and the next agent adopts them");
+    Ok(())
+}
+
+fn host_reserved_ports() -> Vec<u16> {
+    berth_agent::config::DEFAULT_RESERVED_PORTS.to_vec()
+}
+
+fn listener_port(endpoint: &str) -> u16 {
+    endpoint.rsplit(':').next().and_then(|p| p.parse().ok()).unwrap_or(8700)
+}
+
+fn agent_config(
+    host: &HostArgs,
+    server: String,
+    region: String,
+    access_key: berth_client::AccessKey,
+    cluster: &str,
+    data_dir: PathBuf,
+    mut reserved_ports: Vec<u16>,
+) -> anyhow::Result<berth_agent::AgentConfig> {
+    if host.metadata_port != 0 && !reserved_ports.contains(&host.metadata_port) {
+        reserved_ports.push(host.metadata_port);
+    }
+    let mut attributes = Vec::new();
+    for a in &host.attributes {
+        match a.split_once('=') {
+            Some((name, value)) => attributes.push((name.to_owned(), Some(value.to_owned()))),
+            None => attributes.push((a.clone(), None)),
+        }
+    }
+    Ok(berth_agent::AgentConfig {
+        server,
+        region,
+        access_key,
+        cluster: cluster.to_owned(),
+        data_dir,
+        availability_zone: host.availability_zone.clone(),
+        instance_type: host.instance_type.clone(),
+        reserved_memory_mib: host.reserved_memory,
+        reserved_ports,
+        reserved_udp_ports: vec![],
+        metadata_port: Some(host.metadata_port),
+        default_stop_timeout: std::time::Duration::from_secs(host.stop_timeout),
+        attributes,
+    })
 }
 
 fn write_profile(region: &str, endpoint: &str, data_dir: &Path) {

@@ -2,6 +2,8 @@
 //! (Poll, SubmitTaskStateChange): placement and its bookkeeping, the lifecycle as reports arrive, stops, lost
 //! hosts, the reaper, and concurrent RunTask calls that must never over-commit an instance.
 
+#![allow(clippy::unwrap_used)] // Test helpers outside #[test] functions panic on failure by design.
+
 use std::sync::Arc;
 use std::time::Duration;
 
