@@ -81,8 +81,9 @@ class Server:
 
     # --- process control -------------------------------------------------------------------------
     def argv(self):
+        # Metadata port 0: several berths share this host's Docker during the tests.
         argv = [berth_bin(), "up", "--listen", f"127.0.0.1:{self.port}", "--data-dir", str(self.data_dir),
-                "--region", REGION, "--account-id", ACCOUNT]
+                "--region", REGION, "--account-id", ACCOUNT, "--metadata-port", "0"]
         if self.no_aws_profile:
             argv.append("--no-aws-profile")
         return argv + self.extra_args
@@ -270,6 +271,19 @@ def server_factory(tmp_path_factory):
         except AssertionError:
             pass
         srv.kill()
+        remove_containers(srv)
+
+
+def remove_containers(srv):
+    """Removes the containers a server's local agent created (they outlive the process by design)."""
+    state = getattr(srv, "data_dir", None) and Path(srv.data_dir) / "agent-state.json"
+    if not state or not state.exists():
+        return
+    arn = json.loads(state.read_text())["containerInstanceArn"]
+    ids = subprocess.run(["docker", "ps", "-aq", "--filter", f"label=berth.container-instance={arn}"],
+                         capture_output=True, text=True).stdout.split()
+    if ids:
+        subprocess.run(["docker", "rm", "-f", *ids], capture_output=True)
 
 
 @pytest.fixture(scope="session")

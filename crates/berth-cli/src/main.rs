@@ -227,7 +227,8 @@ async fn run_server(args: ServerArgs, host: Option<HostArgs>) -> anyhow::Result<
             let key = berth_client::AccessKey { access_key_id: id, secret_access_key: secret };
             let mut reserved = host_reserved_ports();
             reserved.push(listener_port(&endpoint));
-            let config = agent_config(&host, endpoint.clone(), args.region.clone(), key, "default", data_dir, reserved)?;
+            let config =
+                agent_config(&host, endpoint.clone(), args.region.clone(), key, "default", data_dir, reserved)?;
             start_agent(config).await
         }
         None => None,

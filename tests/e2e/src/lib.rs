@@ -66,7 +66,9 @@ impl Berth {
 
     fn spawn(&mut self) {
         let mut child = Command::new(berth_bin())
-            .args(["up", "--no-aws-profile", "--listen", &format!("127.0.0.1:{}", self.port), "--data-dir"])
+            // Port 0 for the metadata endpoint: tests run many berths on one host at once.
+            .args(["up", "--no-aws-profile", "--metadata-port", "0", "--listen", &format!("127.0.0.1:{}", self.port)])
+            .arg("--data-dir")
             .arg(&self.data_dir)
             .args(&self.extra_args)
             .stdout(Stdio::null())
@@ -165,11 +167,71 @@ impl Berth {
     }
 }
 
+impl Berth {
+    /// The container instance ARN the local agent registered (from its state file), once it has.
+    pub fn instance_arn(&self) -> Option<String> {
+        let text = std::fs::read_to_string(self.data_dir.join("agent-state.json")).ok()?;
+        let value: serde_json::Value = serde_json::from_str(&text).ok()?;
+        value["containerInstanceArn"].as_str().map(str::to_owned)
+    }
+
+    /// Waits until the local agent has registered and connected; returns its instance ARN.
+    pub fn wait_agent(&self) -> String {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if let Some(arn) = self.instance_arn() {
+                return arn;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("the agent did not register within 30 s: {:?}", self.stderr_lines.lock().expect("lock"));
+    }
+
+    /// Sends SIGKILL to the process (server and agent die at once; containers keep running).
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts the process again after `kill`.
+    pub fn start_again(&mut self) {
+        self.spawn();
+    }
+}
+
+/// Removes every container a berth data directory's agent created.
+pub fn remove_containers(instance_arn: &str) {
+    let out = Command::new("docker")
+        .args(["ps", "-aq", "--filter", &format!("label=berth.container-instance={instance_arn}")])
+        .output();
+    let Ok(out) = out else { return };
+    let ids: Vec<String> = String::from_utf8_lossy(&out.stdout).split_whitespace().map(str::to_owned).collect();
+    if !ids.is_empty() {
+        let _ = Command::new("docker").arg("rm").arg("-f").args(&ids).stdout(Stdio::null()).status();
+    }
+}
+
+/// Builds the test image (tests/images/build.sh) once per process.
+pub fn test_image() -> &'static str {
+    static BUILT: OnceLock<()> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../images/build.sh");
+        let status = Command::new("bash").arg(script).stdout(Stdio::null()).status().expect("running build.sh");
+        assert!(status.success(), "tests/images/build.sh failed");
+    });
+    "berth-test/busybox:latest"
+}
+
 impl Drop for Berth {
     fn drop(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
             let _ = child.wait();
+        }
+        if let Some(arn) = self.instance_arn() {
+            remove_containers(&arn);
         }
     }
 }

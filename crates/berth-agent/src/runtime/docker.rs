@@ -39,10 +39,11 @@ pub struct DockerRuntime {
 }
 
 impl DockerRuntime {
-    /// Connects to the local daemon (`DOCKER_HOST` when set, else the Unix socket) and negotiates the API version:
+    /// Connects to the daemon (`DOCKER_HOST` when set, else the local socket) and negotiates the API version:
     /// bollard's default is newer than older daemons (20.10 speaks 1.41) accept.
     pub async fn connect() -> Result<Self> {
-        let docker = Docker::connect_with_local_defaults().map_err(docker_error)?;
+        // Not connect_with_local_defaults: that one ignores a tcp:// DOCKER_HOST.
+        let docker = Docker::connect_with_defaults().map_err(docker_error)?;
         let docker = docker.negotiate_version().await.map_err(docker_error)?;
         tracing::debug!(api_version = %docker.client_version(), "connected to Docker");
         Ok(Self { docker })
@@ -170,9 +171,7 @@ fn container_state(inspect: ContainerInspectResponse) -> ContainerState {
         })
         .flatten()
         .collect();
-    ports.sort_by(|a, b| {
-        (a.container_port, &a.protocol, &a.host_ip, a.host_port).cmp(&(b.container_port, &b.protocol, &b.host_ip, b.host_port))
-    });
+    ports.sort_by_key(|p| (p.container_port, p.protocol.clone(), p.host_ip.clone(), p.host_port));
 
     ContainerState {
         id: inspect.id.unwrap_or_default(),
@@ -434,8 +433,8 @@ impl ContainerRuntime for DockerRuntime {
             .await
             .ok_or_else(|| RuntimeError::Unavailable(format!("Docker sent no stats for {id}")))?
             .map_err(docker_error)?;
-        let raw = serde_json::to_value(sample)
-            .map_err(|err| RuntimeError::Unavailable(format!("stats of {id}: {err}")))?;
+        let raw =
+            serde_json::to_value(sample).map_err(|err| RuntimeError::Unavailable(format!("stats of {id}: {err}")))?;
         Ok(ContainerStats { raw })
     }
 }
@@ -506,7 +505,10 @@ mod tests {
         assert_eq!(docker_error(server(404, "no such container")), RuntimeError::NotFound("no such container".into()));
         assert_eq!(docker_error(server(409, "conflict")), RuntimeError::Rejected("conflict".into()));
         assert!(matches!(docker_error(server(500, "boom")), RuntimeError::Unavailable(_)));
-        assert_eq!(container_error(server(500, "port is already allocated")), RuntimeError::Rejected("port is already allocated".into()));
+        assert_eq!(
+            container_error(server(500, "port is already allocated")),
+            RuntimeError::Rejected("port is already allocated".into())
+        );
         assert!(matches!(docker_error(DockerError::RequestTimeoutError), RuntimeError::Unavailable(_)));
     }
 

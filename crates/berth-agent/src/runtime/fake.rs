@@ -46,18 +46,46 @@ const FIRST_DYNAMIC_PORT: u16 = 49153;
 /// (`container`) as well as by runtime id.
 #[derive(Debug, Clone, PartialEq)]
 pub enum FakeCall {
-    ImagePresent { image: String },
-    Pull { image: String, auth: Option<RegistryAuth> },
-    CreateVolume { name: String },
-    RemoveVolume { name: String },
-    Create { name: String, container: String },
-    Start { id: String, container: String },
+    ImagePresent {
+        image: String,
+    },
+    Pull {
+        image: String,
+        auth: Option<RegistryAuth>,
+    },
+    CreateVolume {
+        name: String,
+    },
+    RemoveVolume {
+        name: String,
+    },
+    Create {
+        name: String,
+        container: String,
+    },
+    Start {
+        id: String,
+        container: String,
+    },
     /// `killed`: the container ignored SIGTERM and needed SIGKILL after `timeout`.
-    Stop { id: String, container: String, timeout: Duration, killed: bool },
-    Inspect { id: String, container: String },
-    Remove { id: String, container: String },
+    Stop {
+        id: String,
+        container: String,
+        timeout: Duration,
+        killed: bool,
+    },
+    Inspect {
+        id: String,
+        container: String,
+    },
+    Remove {
+        id: String,
+        container: String,
+    },
     List,
-    Stats { id: String },
+    Stats {
+        id: String,
+    },
 }
 
 /// An in-memory [`ContainerRuntime`]; see the module documentation. **Fake: runs nothing.**
@@ -134,7 +162,13 @@ impl FakeContainer {
     fn env(&self, name: &str) -> Option<String> {
         let from_extra = self.spec.extra_env.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.clone());
         from_extra.or_else(|| {
-            self.spec.definition.environment.iter().rev().find(|kv| kv.name.as_deref() == Some(name)).and_then(|kv| kv.value.clone())
+            self.spec
+                .definition
+                .environment
+                .iter()
+                .rev()
+                .find(|kv| kv.name.as_deref() == Some(name))
+                .and_then(|kv| kv.value.clone())
         })
     }
 

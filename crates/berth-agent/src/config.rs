@@ -1,0 +1,52 @@
+//! The agent's settings (flags of `berth agent`, or what `berth up` passes).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use berth_client::AccessKey;
+
+/// Host ports ECS reserves on every instance (SSH, the Docker daemon, the ECS agent's introspection and
+/// credentials ports).
+pub const DEFAULT_RESERVED_PORTS: [u16; 5] = [22, 2375, 2376, 51678, 51679];
+
+/// Port of the task metadata endpoint on the bridge gateway (ECS serves it on 51679 behind 169.254.170.2).
+pub const DEFAULT_METADATA_PORT: u16 = 51679;
+
+#[derive(Debug, Clone)]
+pub struct AgentConfig {
+    /// The server's endpoint, e.g. `http://10.0.0.5:8700`.
+    pub server: String,
+    pub region: String,
+    pub access_key: AccessKey,
+    /// The cluster to join.
+    pub cluster: String,
+    /// Where the agent keeps its state file (the instance ARN) and registry credentials (`secrets/`).
+    pub data_dir: PathBuf,
+    /// `ecs.availability-zone` of this host.
+    pub availability_zone: Option<String>,
+    /// `ecs.instance-type` of this host.
+    pub instance_type: String,
+    /// MiB of host memory kept back from tasks (ECS_RESERVED_MEMORY).
+    pub reserved_memory_mib: u64,
+    /// Host ports tasks may not take.
+    pub reserved_ports: Vec<u16>,
+    pub reserved_udp_ports: Vec<u16>,
+    /// Port of the metadata endpoint on the bridge gateway address ([`DEFAULT_METADATA_PORT`]; 0 picks a free
+    /// one, so several agents can share a host in tests); `None` turns the endpoint off.
+    pub metadata_port: Option<u16>,
+    /// SIGTERM-to-SIGKILL grace for containers without a stopTimeout (ECS_CONTAINER_STOP_TIMEOUT).
+    pub default_stop_timeout: Duration,
+    /// Extra attributes for the instance (ECS_INSTANCE_ATTRIBUTES).
+    pub attributes: Vec<(String, Option<String>)>,
+}
+
+impl AgentConfig {
+    /// The state file holding this host's registration.
+    pub fn state_file(&self) -> PathBuf {
+        self.data_dir.join("agent-state.json")
+    }
+
+    pub fn secrets_dir(&self) -> PathBuf {
+        self.data_dir.join("secrets")
+    }
+}

@@ -1,0 +1,242 @@
+//! The task engine: runs the tasks the server assigns to this instance through the container runtime and reports
+//! what happens to them (DESIGN.md section 3; amazon-ecs-agent's `docker_task_engine` and `task_manager`).
+//!
+//! - [`Engine::apply_manifest`] reconciles with the server's full list of the instance's tasks: it starts an actor
+//!   (`task`) for each new task, forwards stops, and cleans up tasks that left the manifest.
+//! - Each task's actor owns the task: images (`spec` for credentials), volumes, containers created in
+//!   `volumesFrom` order and started in `dependsOn` order (`deps`), stops in reverse order, reports and metadata
+//!   (`snapshot`).
+//! - [`Engine::run_events`] routes runtime events (die, oom, health) to the actors by the task ARN label.
+//! - [`Engine::adopt_existing`] finds the containers an earlier agent process left, so a restart takes them over
+//!   instead of duplicating or orphaning them.
+
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use berth_model::agent::{AssignedTask, TaskStateChange, labels};
+use futures::StreamExt;
+use tokio::sync::mpsc;
+use tracing::{info, warn};
+
+use crate::metadata::Registry;
+use crate::runtime::{ContainerRuntime, ContainerState, RuntimeError, RuntimeEvent};
+
+mod deps;
+mod snapshot;
+mod spec;
+mod task;
+
+#[cfg(test)]
+mod tests;
+
+pub use spec::METADATA_TOKEN_LABEL;
+pub use task::{CONTAINER_MISSING_REASON, DEPENDENCY_NOT_SATISFIED_REASON, OOM_REASON};
+
+use task::{Command, Shared};
+
+/// How the engine runs.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// The cluster's name.
+    pub cluster: String,
+    pub container_instance_arn: String,
+    pub availability_zone: Option<String>,
+    /// Grace between SIGTERM and SIGKILL for containers without `stopTimeout` (ECS_CONTAINER_STOP_TIMEOUT: 30 s).
+    pub default_stop_timeout: Duration,
+    /// Base URL containers reach the metadata endpoint at, e.g. `http://172.17.0.1:51679`; `None`: no metadata
+    /// environment is injected.
+    pub metadata_endpoint: Option<String>,
+    /// Where private registry credentials live: `repositoryCredentials.credentialsParameter` `.../<name>` is the
+    /// file `<secrets_dir>/<name>` holding `{"username": ..., "password": ...}`.
+    pub secrets_dir: Option<PathBuf>,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            cluster: "default".to_owned(),
+            container_instance_arn: String::new(),
+            availability_zone: None,
+            default_stop_timeout: Duration::from_secs(30),
+            metadata_endpoint: None,
+            secrets_dir: None,
+        }
+    }
+}
+
+/// What every task actor shares.
+pub(crate) struct Ctx {
+    pub runtime: Arc<dyn ContainerRuntime>,
+    pub config: EngineConfig,
+    pub reports: mpsc::UnboundedSender<TaskStateChange>,
+    pub metadata: Arc<Registry>,
+}
+
+struct TaskEntry {
+    tx: mpsc::UnboundedSender<Command>,
+    shared: Arc<Shared>,
+    stop_sent: bool,
+}
+
+#[derive(Default)]
+struct EngineState {
+    tasks: HashMap<String, TaskEntry>,
+    /// Containers found by `adopt_existing`, by task ARN, until a manifest claims them.
+    adopted: HashMap<String, Vec<ContainerState>>,
+}
+
+/// The task engine; see the module documentation.
+pub struct Engine {
+    ctx: Arc<Ctx>,
+    state: Mutex<EngineState>,
+}
+
+impl Engine {
+    pub fn new(
+        runtime: Arc<dyn ContainerRuntime>,
+        config: EngineConfig,
+        reports: mpsc::UnboundedSender<TaskStateChange>,
+        metadata: Arc<Registry>,
+    ) -> Arc<Engine> {
+        Arc::new(Engine {
+            ctx: Arc::new(Ctx { runtime, config, reports, metadata }),
+            state: Mutex::new(EngineState::default()),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, EngineState> {
+        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn instance_filter(&self) -> Vec<(String, String)> {
+        vec![(labels::CONTAINER_INSTANCE.to_owned(), self.ctx.config.container_instance_arn.clone())]
+    }
+
+    /// Finds this instance's containers left by an earlier agent process (label `berth.container-instance` =
+    /// this instance's ARN) and holds them, grouped by task, for the next manifest: tasks it names take their
+    /// containers over, the others' containers are stopped and removed. Returns how many containers were found.
+    pub async fn adopt_existing(&self) -> Result<usize, RuntimeError> {
+        let containers = self.ctx.runtime.list_containers(&self.instance_filter()).await?;
+        let mut found: HashMap<String, Vec<ContainerState>> = HashMap::new();
+        for container in containers {
+            if let Some(task_arn) = container.labels.get(labels::TASK_ARN) {
+                found.entry(task_arn.clone()).or_default().push(container);
+            }
+        }
+        let mut state = self.lock();
+        let mut count = 0;
+        for (task_arn, containers) in found {
+            if state.tasks.contains_key(&task_arn) {
+                continue;
+            }
+            count += containers.len();
+            state.adopted.insert(task_arn, containers);
+        }
+        info!(containers = count, "found containers from an earlier agent");
+        Ok(count)
+    }
+
+    /// Reconciles with the server's full manifest: new tasks start, stops are forwarded, tasks that left the
+    /// manifest are cleaned up (or stopped and cleaned up when they had not stopped). Idempotent, and cheap for
+    /// tasks that did not change: nothing is inspected.
+    pub async fn apply_manifest(self: &Arc<Self>, tasks: Vec<AssignedTask>) {
+        let leftovers = {
+            let mut state = self.lock();
+            let mut seen = HashSet::with_capacity(tasks.len());
+            for assigned in tasks {
+                let arn = assigned.task.task_arn.clone();
+                if !seen.insert(arn.clone()) {
+                    continue;
+                }
+                let wants_stop = assigned.task.desired_status == "STOPPED" || assigned.task.is_stopped();
+                if let Some(entry) = state.tasks.get_mut(&arn) {
+                    if wants_stop && !entry.stop_sent {
+                        entry.stop_sent = true;
+                        let _ = entry.tx.send(Command::Stop);
+                    }
+                    continue;
+                }
+                let adopted = state.adopted.remove(&arn).unwrap_or_default();
+                if assigned.task.is_stopped() && adopted.is_empty() {
+                    // Stopped, and nothing of it on this host.
+                    continue;
+                }
+                info!(task = %arn, desired = %assigned.task.desired_status, adopted = adopted.len(), "new task");
+                let (tx, shared) = task::spawn(self.ctx.clone(), assigned, adopted);
+                state.tasks.insert(arn, TaskEntry { tx, shared, stop_sent: wants_stop });
+            }
+            let gone: Vec<String> = state.tasks.keys().filter(|arn| !seen.contains(*arn)).cloned().collect();
+            for arn in gone {
+                if let Some(entry) = state.tasks.remove(&arn) {
+                    let command = if entry.shared.is_stopped() { Command::Cleanup } else { Command::Orphan };
+                    let _ = entry.tx.send(command);
+                }
+            }
+            std::mem::take(&mut state.adopted)
+        };
+        for (task_arn, containers) in leftovers {
+            self.remove_orphans(task_arn, containers);
+        }
+    }
+
+    /// Stops and removes containers of a task the server no longer assigns to this instance.
+    fn remove_orphans(&self, task_arn: String, containers: Vec<ContainerState>) {
+        info!(task = %task_arn, containers = containers.len(), "removing containers of a task not in the manifest");
+        let runtime = self.ctx.runtime.clone();
+        let timeout = self.ctx.config.default_stop_timeout;
+        tokio::spawn(async move {
+            for container in containers {
+                if container.running
+                    && let Err(e) = runtime.stop_container(&container.id, timeout).await
+                {
+                    warn!(task = %task_arn, container = %container.id, error = %e, "could not stop orphan");
+                }
+                match runtime.remove_container(&container.id).await {
+                    Ok(()) | Err(RuntimeError::NotFound(_)) => {}
+                    Err(e) => warn!(task = %task_arn, container = %container.id, error = %e, "could not remove orphan"),
+                }
+            }
+        });
+    }
+
+    /// Consumes runtime events until the stream ends (the caller subscribes again in a loop) and routes them to
+    /// the tasks. On (re)subscription, and after a stream error, every task re-inspects the containers it
+    /// believes to run, since events may have been missed meanwhile.
+    pub async fn run_events(self: &Arc<Self>) {
+        let mut events = self.ctx.runtime.events(&self.instance_filter());
+        self.broadcast_resync();
+        while let Some(event) = events.next().await {
+            match event {
+                Ok(event) => self.route(event),
+                Err(e) => {
+                    warn!(error = %e, "runtime event stream error; resynchronising");
+                    self.broadcast_resync();
+                }
+            }
+        }
+    }
+
+    fn broadcast_resync(&self) {
+        let state = self.lock();
+        for entry in state.tasks.values() {
+            if !entry.shared.is_stopped() {
+                let _ = entry.tx.send(Command::Resync);
+            }
+        }
+    }
+
+    fn route(&self, event: RuntimeEvent) {
+        let Some(task_arn) = event.labels.get(labels::TASK_ARN) else { return };
+        let state = self.lock();
+        if let Some(entry) = state.tasks.get(task_arn) {
+            let _ = entry.tx.send(Command::Event { container_id: event.container_id, kind: event.kind });
+        }
+    }
+
+    /// Tasks the engine manages that are not STOPPED.
+    pub fn active_tasks(&self) -> usize {
+        self.lock().tasks.values().filter(|e| !e.shared.is_stopped()).count()
+    }
+}

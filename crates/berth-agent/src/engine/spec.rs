@@ -1,0 +1,249 @@
+//! Turning a task and its definition into what the runtime needs: container definitions with the task's
+//! overrides applied, runtime names, labels, the task's volumes and private registry credentials.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use berth_model::agent::labels;
+use berth_model::task::{Task, TaskOverride};
+use berth_model::taskdef::{ContainerDefinition, TaskDefinition};
+
+use crate::runtime::{RegistryAuth, VolumeSource, VolumeSpec};
+
+/// Label holding a container's metadata endpoint token, so that it survives an agent restart.
+pub const METADATA_TOKEN_LABEL: &str = "berth.metadata-token";
+
+/// Replaces every character Docker refuses in a container or volume name (`[a-zA-Z0-9_.-]`) with `-`.
+pub(crate) fn sanitize(name: &str) -> String {
+    name.chars().map(|c| if c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-') { c } else { '-' }).collect()
+}
+
+/// `berth-<family>-<revision>-<container>-<task id>`, sanitized.
+pub(crate) fn runtime_name(def: &TaskDefinition, container: &str, task_id: &str) -> String {
+    sanitize(&format!("berth-{}-{}-{}-{}", def.family, def.revision, container, task_id))
+}
+
+/// The container definition with the task's container override applied: `command` replaces, `environment`
+/// entries replace same-named ones and the rest are appended, `cpu`/`memory`/`memoryReservation` (and
+/// `resourceRequirements`) replace.
+pub(crate) fn apply_overrides(def: &ContainerDefinition, overrides: &TaskOverride) -> ContainerDefinition {
+    let mut out = def.clone();
+    let Some(o) = overrides.container(&def.name) else { return out };
+    if let Some(command) = &o.command {
+        out.command = Some(command.clone());
+    }
+    for entry in o.environment.iter().flatten() {
+        match out.environment.iter_mut().find(|e| e.name.is_some() && e.name == entry.name) {
+            Some(existing) => existing.value = entry.value.clone(),
+            None => out.environment.push(entry.clone()),
+        }
+    }
+    if o.cpu.is_some() {
+        out.cpu = o.cpu;
+    }
+    if o.memory.is_some() {
+        out.memory = o.memory;
+    }
+    if o.memory_reservation.is_some() {
+        out.memory_reservation = o.memory_reservation;
+    }
+    if let Some(requirements) = &o.resource_requirements {
+        out.resource_requirements = Some(requirements.clone());
+    }
+    out
+}
+
+/// The labels of one container: its dockerLabels, then Berth's.
+pub(crate) fn container_labels(
+    def: &ContainerDefinition,
+    task: &Task,
+    task_def: &TaskDefinition,
+    cluster: &str,
+    instance_arn: &str,
+    token: &str,
+) -> BTreeMap<String, String> {
+    let mut out = def.docker_labels.clone().unwrap_or_default();
+    out.insert(labels::TASK_ARN.to_owned(), task.task_arn.clone());
+    out.insert(labels::CONTAINER_NAME.to_owned(), def.name.clone());
+    out.insert(labels::CLUSTER.to_owned(), cluster.to_owned());
+    out.insert(labels::CONTAINER_INSTANCE.to_owned(), instance_arn.to_owned());
+    out.insert(labels::TASK_DEFINITION_FAMILY.to_owned(), task_def.family.clone());
+    out.insert(labels::TASK_DEFINITION_VERSION.to_owned(), task_def.revision.to_string());
+    out.insert(METADATA_TOKEN_LABEL.to_owned(), token.to_owned());
+    out
+}
+
+/// The task's volumes: where each comes from, which named volumes to create before the containers, and which of
+/// them belong to the task (removed at cleanup).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct VolumePlan {
+    pub sources: BTreeMap<String, VolumeSource>,
+    pub create: Vec<VolumeSpec>,
+    pub task_scoped: Vec<String>,
+}
+
+pub(crate) fn plan_volumes(task_def: &TaskDefinition, task: &Task, instance_arn: &str) -> VolumePlan {
+    let mut plan = VolumePlan::default();
+    let task_labels = BTreeMap::from([
+        (labels::TASK_ARN.to_owned(), task.task_arn.clone()),
+        (labels::CONTAINER_INSTANCE.to_owned(), instance_arn.to_owned()),
+    ]);
+    for volume in &task_def.volumes {
+        if let Some(path) = volume.host.as_ref().and_then(|h| h.source_path.as_ref()) {
+            plan.sources.insert(volume.name.clone(), VolumeSource::HostPath(path.clone()));
+            continue;
+        }
+        let docker = volume.docker_volume_configuration.as_ref();
+        let shared = docker.and_then(|d| d.scope.as_deref()) == Some("shared");
+        let (name, mut volume_labels) = if shared {
+            (volume.name.clone(), BTreeMap::new())
+        } else {
+            (sanitize(&format!("berth-{}-{}", task.id(), volume.name)), task_labels.clone())
+        };
+        if let Some(user_labels) = docker.and_then(|d| d.labels.as_ref()) {
+            volume_labels.extend(user_labels.iter().map(|(k, v)| (k.clone(), v.clone())));
+        }
+        plan.create.push(VolumeSpec {
+            name: name.clone(),
+            driver: docker.and_then(|d| d.driver.clone()),
+            driver_opts: docker.and_then(|d| d.driver_opts.clone()).unwrap_or_default(),
+            labels: volume_labels,
+        });
+        if !shared {
+            plan.task_scoped.push(name.clone());
+        }
+        plan.sources.insert(volume.name.clone(), VolumeSource::Named(name));
+    }
+    plan
+}
+
+/// `repositoryCredentials.credentialsParameter` of a container definition, when set.
+pub(crate) fn credentials_parameter(def: &ContainerDefinition) -> Option<String> {
+    def.extra
+        .get("repositoryCredentials")
+        .and_then(|c| c.get("credentialsParameter"))
+        .and_then(|p| p.as_str())
+        .map(str::to_owned)
+}
+
+/// Resolves a credentials parameter to registry credentials: Berth has no Secrets Manager, so the secret is the
+/// file `<secrets_dir>/<name>` (name: the parameter after its last `:` or `/`) holding the JSON a Secrets Manager
+/// secret for ECS holds, `{"username": ..., "password": ...}`. The error is the container's stop reason.
+pub(crate) fn registry_auth(parameter: &str, image: &str, secrets_dir: Option<&Path>) -> Result<RegistryAuth, String> {
+    let not_found = || format!("CannotPullContainerError: registry credentials {parameter} not found on this host");
+    let name = parameter.rsplit([':', '/']).next().unwrap_or(parameter);
+    if name.is_empty() || name == "." || name == ".." {
+        return Err(not_found());
+    }
+    let dir = secrets_dir.ok_or_else(not_found)?;
+    let text = std::fs::read_to_string(dir.join(name)).map_err(|_| not_found())?;
+    let value: serde_json::Value = serde_json::from_str(&text).map_err(|_| {
+        format!("CannotPullContainerError: registry credentials {parameter} are not a JSON object with username and password")
+    })?;
+    let field = |key: &str| value.get(key).and_then(|v| v.as_str()).map(str::to_owned);
+    match (field("username"), field("password")) {
+        (Some(username), Some(password)) => {
+            Ok(RegistryAuth { username, password, server_address: registry_host(image) })
+        }
+        _ => Err(format!(
+            "CannotPullContainerError: registry credentials {parameter} are not a JSON object with username and password"
+        )),
+    }
+}
+
+/// The registry host of an image reference (`registry.example.com:5000/app:1` -> `registry.example.com:5000`), or
+/// `None` for Docker Hub references.
+pub(crate) fn registry_host(image: &str) -> Option<String> {
+    let (first, _) = image.split_once('/')?;
+    (first.contains('.') || first.contains(':') || first == "localhost").then(|| first.to_owned())
+}
+
+/// Environment the agent adds: the metadata endpoint URIs when an endpoint is configured.
+pub(crate) fn metadata_env(endpoint: Option<&str>, token: &str) -> Vec<(String, String)> {
+    match endpoint {
+        Some(base) => {
+            let base = base.trim_end_matches('/');
+            vec![
+                ("ECS_CONTAINER_METADATA_URI_V4".to_owned(), format!("{base}/v4/{token}")),
+                ("ECS_CONTAINER_METADATA_URI".to_owned(), format!("{base}/v3/{token}")),
+            ]
+        }
+        None => Vec::new(),
+    }
+}
+
+/// The log driver passed to the runtime: the definition's, except `awslogs`, which the agent captures itself.
+pub(crate) fn log_driver(def: &ContainerDefinition) -> Option<(String, BTreeMap<String, String>)> {
+    let config = def.log_configuration.as_ref()?;
+    if config.log_driver == "awslogs" {
+        return None;
+    }
+    Some((config.log_driver.clone(), config.options.clone().unwrap_or_default()))
+}
+
+/// The network mode the runtime gets: awsvpc runs as bridge.
+pub(crate) fn network_mode(def: &TaskDefinition) -> String {
+    match def.network_mode() {
+        "awsvpc" => "bridge".to_owned(),
+        other => other.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use berth_model::task::ContainerOverride;
+    use berth_model::taskdef::KeyValuePair;
+    use serde_json::json;
+
+    fn kv(name: &str, value: &str) -> KeyValuePair {
+        KeyValuePair { name: Some(name.into()), value: Some(value.into()) }
+    }
+
+    #[test]
+    fn names_are_sanitized() {
+        assert_eq!(sanitize("berth-my fam-1-web/x-abc"), "berth-my-fam-1-web-x-abc");
+    }
+
+    #[test]
+    fn overrides_replace_and_append() {
+        let def: ContainerDefinition = serde_json::from_value(json!({
+            "name": "app", "image": "busybox", "command": ["a"], "cpu": 10, "memory": 64,
+            "environment": [{"name": "A", "value": "1"}, {"name": "B", "value": "2"}]
+        }))
+        .unwrap();
+        let overrides = TaskOverride {
+            container_overrides: vec![ContainerOverride {
+                name: Some("app".into()),
+                command: Some(vec!["b".into(), "c".into()]),
+                environment: Some(vec![kv("B", "20"), kv("C", "3")]),
+                cpu: Some(20),
+                memory_reservation: Some(32),
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let out = apply_overrides(&def, &overrides);
+        assert_eq!(out.command, Some(vec!["b".into(), "c".into()]));
+        assert_eq!(out.environment, vec![kv("A", "1"), kv("B", "20"), kv("C", "3")]);
+        assert_eq!((out.cpu, out.memory, out.memory_reservation), (Some(20), Some(64), Some(32)));
+    }
+
+    #[test]
+    fn credentials_come_from_a_file_named_after_the_parameter() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("regcred"), r#"{"username": "u", "password": "p"}"#).unwrap();
+        let auth = registry_auth(
+            "arn:aws:secretsmanager:us-east-1:1:secret:regcred",
+            "registry.example.com:5000/app:1",
+            Some(dir.path()),
+        )
+        .unwrap();
+        assert_eq!(auth.username, "u");
+        assert_eq!(auth.server_address.as_deref(), Some("registry.example.com:5000"));
+        let err = registry_auth("missing", "app", Some(dir.path())).unwrap_err();
+        assert_eq!(err, "CannotPullContainerError: registry credentials missing not found on this host");
+        assert!(registry_auth("regcred", "app", None).is_err());
+        assert_eq!(registry_host("library/busybox"), None);
+    }
+}

@@ -1,0 +1,1150 @@
+//! One task's state machine: an async actor that owns everything the engine knows about the task and moves it
+//! along (images, volumes, creation, ordered starts, ordered stops, cleanup), as amazon-ecs-agent's
+//! `managedTask` does.
+//!
+//! The actor never blocks on the runtime: every runtime call runs as a future in its `ops` set while the loop
+//! keeps taking commands (stop, runtime events, resync). After each wake-up `progress` works out what can happen
+//! next from the current state alone, and `publish` sends a report and a metadata snapshot when anything changed.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use berth_model::agent::{AssignedTask, TaskStateChange, labels};
+use berth_model::task::{ESSENTIAL_CONTAINER_EXITED_REASON, NetworkBinding, Task, TaskStatus, stop_code};
+use berth_model::taskdef::{ContainerDefinition, TaskDefinition};
+use futures::future::{BoxFuture, FutureExt, join_all};
+use futures::stream::{FuturesUnordered, StreamExt};
+use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
+use tracing::{debug, info, warn};
+
+use super::Ctx;
+use super::deps::{self, DepState, Progress, Readiness};
+use super::spec::{self, METADATA_TOKEN_LABEL, VolumePlan};
+use crate::metadata::{Registry, TaskMetadata};
+use crate::runtime::{ContainerRuntime, ContainerSpec, ContainerState, EventKind, Health, RuntimeError, VolumeSpec};
+
+/// The container reason of an OOM-killed container.
+pub const OOM_REASON: &str = "OutOfMemoryError: Container killed due to memory usage";
+/// The container reason of a container that was expected on the host and is gone.
+pub const CONTAINER_MISSING_REASON: &str =
+    "ContainerMissing: the container was removed from the host while the agent was down";
+/// The reason of a container whose dependency conditions can never hold.
+pub const DEPENDENCY_NOT_SATISFIED_REASON: &str = "DependencyConditionNotSatisfied";
+
+/// Attempts at stopping a container before giving up on it.
+const STOP_ATTEMPTS: u32 = 3;
+/// Wait between stop attempts (times the attempt number).
+const STOP_RETRY: Duration = Duration::from_secs(5);
+
+/// What the engine tells a task's actor.
+#[derive(Debug)]
+pub(crate) enum Command {
+    /// The server wants the task stopped (StopTask, or found stopped).
+    Stop,
+    /// A runtime event for one of the task's containers.
+    Event { container_id: String, kind: EventKind },
+    /// Events may have been missed: inspect the containers believed to run.
+    Resync,
+    /// The task left the manifest after it stopped: remove its containers and volumes, then end.
+    Cleanup,
+    /// The task left the manifest while not stopped: stop it without reporting, clean up, end.
+    Orphan,
+}
+
+/// What the engine reads about a task without asking its actor.
+#[derive(Debug, Default)]
+pub(crate) struct Shared {
+    stopped: AtomicBool,
+}
+
+impl Shared {
+    pub(crate) fn is_stopped(&self) -> bool {
+        self.stopped.load(Ordering::Relaxed)
+    }
+}
+
+/// Starts the actor for a task; returns its command channel and shared state.
+pub(crate) fn spawn(
+    ctx: Arc<Ctx>,
+    assigned: AssignedTask,
+    adopted: Vec<ContainerState>,
+) -> (mpsc::UnboundedSender<Command>, Arc<Shared>) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let shared = Arc::new(Shared::default());
+    let run = TaskRun::new(ctx, assigned, adopted, shared.clone());
+    tokio::spawn(run.run(rx));
+    (tx, shared)
+}
+
+/// A container's status as the engine tracks it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum CStatus {
+    /// Not created yet.
+    Pending,
+    Created,
+    Running,
+    Stopped,
+}
+
+pub(super) struct Ctr {
+    pub def: ContainerDefinition,
+    pub runtime_name: String,
+    pub token: String,
+    pub labels: BTreeMap<String, String>,
+    pub status: CStatus,
+    /// A create, start or stop call is in flight.
+    pub busy: bool,
+    /// It ran (started by this engine or found started).
+    pub started: bool,
+    pub stop_issued: bool,
+    /// A die event came while a call was in flight: inspect once it completes.
+    pub recheck: bool,
+    pub stop_attempts: u32,
+    pub retry_at: Option<Instant>,
+    pub runtime_id: Option<String>,
+    pub exit_code: Option<i32>,
+    pub reason: Option<String>,
+    pub oom: bool,
+    pub bindings: Vec<NetworkBinding>,
+    pub image_digest: Option<String>,
+    pub health: Option<Health>,
+    pub health_since: Option<f64>,
+    pub health_output: Option<String>,
+    pub networks: Vec<(String, String)>,
+    pub created_at: Option<f64>,
+    pub started_at: Option<f64>,
+    pub finished_at: Option<f64>,
+    pub started_instant: Option<Instant>,
+    pub stop_timeout: Duration,
+    pub gpu_ids: Vec<String>,
+    pub container_arn: String,
+}
+
+impl Ctr {
+    pub(super) fn has_health_check(&self) -> bool {
+        self.def.health_check.is_some()
+    }
+
+    fn progress(&self) -> Progress {
+        match self.status {
+            CStatus::Pending | CStatus::Created => Progress::NotStarted,
+            CStatus::Running => Progress::Running,
+            CStatus::Stopped if self.started => Progress::Exited(self.exit_code),
+            CStatus::Stopped => Progress::NeverRan,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Start,
+    Images,
+    Volumes,
+    Containers,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(super) struct StopCause {
+    pub code: Option<String>,
+    pub reason: Option<String>,
+}
+
+/// The containers sharing one image, and how its pull went (`Err`: their stop reason).
+type PullOutcome = (Vec<usize>, Result<(), String>);
+
+/// What a finished runtime operation reports back to the actor.
+enum Done {
+    /// Per group of containers sharing an image: the pull outcome (`Err`: the container reason). `None`: cancelled.
+    Images(Option<Vec<PullOutcome>>),
+    Volumes(Result<(), String>),
+    Created(usize, Result<String, RuntimeError>),
+    Started(usize, Result<Option<ContainerState>, RuntimeError>),
+    Inspected(usize, Result<ContainerState, RuntimeError>),
+    Stopped(usize, Result<Option<ContainerState>, RuntimeError>),
+    CleanedUp,
+}
+
+pub(super) struct TaskRun {
+    pub ctx: Arc<Ctx>,
+    shared: Arc<Shared>,
+    pub arn: String,
+    pub task: Task,
+    pub def: TaskDefinition,
+    pub ctrs: Vec<Ctr>,
+    /// The task's lastStatus as the engine knows it (Pending, Running, Stopping, Stopped).
+    pub status: TaskStatus,
+    /// The lastStatus the server was last told (or had, for an adopted task).
+    pub reported_status: Option<TaskStatus>,
+    phase: Phase,
+    pub stop: Option<StopCause>,
+    pub pull_started_at: Option<f64>,
+    pub pull_stopped_at: Option<f64>,
+    pub started_at: Option<f64>,
+    pub stopping_at: Option<f64>,
+    pub execution_stopped_at: Option<f64>,
+    volumes: VolumePlan,
+    creation_order: Vec<usize>,
+    namespace_owner: Option<usize>,
+    dependents: Vec<Vec<usize>>,
+    wait_began: Option<Instant>,
+    ops: FuturesUnordered<BoxFuture<'static, Done>>,
+    cancel: watch::Sender<bool>,
+    pub last_report: Option<TaskStateChange>,
+    pub last_metadata: Option<TaskMetadata>,
+    /// Containers of the task found on the host that match no container of the definition; removed at cleanup.
+    strays: Vec<String>,
+    /// Took over containers of an earlier agent: inspect them again once the actor runs.
+    adopted: bool,
+    /// Orphan: no reports.
+    silent: bool,
+    cleanup_requested: bool,
+    cleaning: bool,
+    done: bool,
+}
+
+/// Epoch seconds, millisecond precision.
+pub(super) fn now() -> f64 {
+    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    (since.as_millis() as f64) / 1000.0
+}
+
+/// The runtime's message without the error kind's prefix.
+fn err_text(e: &RuntimeError) -> String {
+    match e {
+        RuntimeError::Pull(m)
+        | RuntimeError::NotFound(m)
+        | RuntimeError::Rejected(m)
+        | RuntimeError::Unavailable(m) => m.clone(),
+    }
+}
+
+/// Docker's published ports as ECS network bindings (one per port: Docker lists IPv6 twins separately).
+pub(super) fn bindings(state: &ContainerState) -> Vec<NetworkBinding> {
+    let mut out: Vec<NetworkBinding> = Vec::new();
+    for p in &state.ports {
+        let duplicate = out.iter().any(|b| {
+            b.container_port == Some(i32::from(p.container_port))
+                && b.host_port == Some(i32::from(p.host_port))
+                && b.protocol.as_deref() == Some(p.protocol.as_str())
+        });
+        if duplicate {
+            continue;
+        }
+        let ip = if p.host_ip.is_empty() || p.host_ip == "::" { "0.0.0.0" } else { p.host_ip.as_str() };
+        out.push(NetworkBinding {
+            bind_ip: Some(ip.to_owned()),
+            container_port: Some(i32::from(p.container_port)),
+            host_port: Some(i32::from(p.host_port)),
+            protocol: Some(p.protocol.clone()),
+            container_port_range: None,
+            host_port_range: None,
+        });
+    }
+    out
+}
+
+async fn cancelled(mut rx: watch::Receiver<bool>) {
+    loop {
+        if *rx.borrow_and_update() {
+            return;
+        }
+        if rx.changed().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
+async fn pull_one(
+    runtime: Arc<dyn ContainerRuntime>,
+    image: String,
+    parameter: Option<String>,
+    secrets_dir: Option<std::path::PathBuf>,
+) -> Result<(), String> {
+    match runtime.image_present(&image).await {
+        Ok(true) => return Ok(()),
+        Ok(false) => {}
+        Err(e) => warn!(image = %image, error = %e, "could not check for the image; pulling it"),
+    }
+    let auth = match parameter {
+        Some(parameter) => Some(spec::registry_auth(&parameter, &image, secrets_dir.as_deref())?),
+        None => None,
+    };
+    runtime.pull_image(&image, auth.as_ref()).await.map_err(|e| format!("CannotPullContainerError: {}", err_text(&e)))
+}
+
+impl TaskRun {
+    fn new(ctx: Arc<Ctx>, assigned: AssignedTask, adopted: Vec<ContainerState>, shared: Arc<Shared>) -> TaskRun {
+        let AssignedTask { task, task_definition: def } = assigned;
+        let arn = task.task_arn.clone();
+        let task_id = task.id().to_owned();
+        let default_stop = ctx.config.default_stop_timeout;
+        let ctrs: Vec<Ctr> = def
+            .container_definitions
+            .iter()
+            .map(|d| {
+                let d = spec::apply_overrides(d, &task.overrides);
+                let server = task.container(&d.name);
+                let stop_timeout =
+                    d.stop_timeout.and_then(|s| u64::try_from(s).ok()).map(Duration::from_secs).unwrap_or(default_stop);
+                Ctr {
+                    runtime_name: spec::runtime_name(&def, &d.name, &task_id),
+                    token: Registry::new_token(),
+                    labels: BTreeMap::new(),
+                    status: CStatus::Pending,
+                    busy: false,
+                    started: false,
+                    stop_issued: false,
+                    recheck: false,
+                    stop_attempts: 0,
+                    retry_at: None,
+                    runtime_id: None,
+                    exit_code: None,
+                    reason: None,
+                    oom: false,
+                    bindings: Vec::new(),
+                    image_digest: None,
+                    health: None,
+                    health_since: None,
+                    health_output: None,
+                    networks: Vec::new(),
+                    created_at: None,
+                    started_at: None,
+                    finished_at: None,
+                    started_instant: None,
+                    stop_timeout,
+                    gpu_ids: server.map(|c| c.gpu_ids.clone()).unwrap_or_default(),
+                    container_arn: server.map(|c| c.container_arn.clone()).unwrap_or_default(),
+                    def: d,
+                }
+            })
+            .collect();
+        let volumes = spec::plan_volumes(&def, &task, &ctx.config.container_instance_arn);
+        let dependents = deps::dependents(&def.container_definitions);
+        let (cancel, _) = watch::channel(false);
+        let mut run = TaskRun {
+            ctx,
+            shared,
+            arn,
+            ctrs,
+            status: TaskStatus::Pending,
+            reported_status: None,
+            phase: Phase::Start,
+            stop: None,
+            pull_started_at: None,
+            pull_stopped_at: None,
+            started_at: None,
+            stopping_at: None,
+            execution_stopped_at: None,
+            volumes,
+            creation_order: Vec::new(),
+            namespace_owner: None,
+            dependents,
+            wait_began: None,
+            ops: FuturesUnordered::new(),
+            cancel,
+            last_report: None,
+            last_metadata: None,
+            strays: Vec::new(),
+            adopted: false,
+            silent: false,
+            cleanup_requested: false,
+            cleaning: false,
+            done: false,
+            task,
+            def,
+        };
+        for i in 0..run.ctrs.len() {
+            let (token, def) = (run.ctrs[i].token.clone(), run.ctrs[i].def.clone());
+            run.ctrs[i].labels = spec::container_labels(
+                &def,
+                &run.task,
+                &run.def,
+                &run.ctx.config.cluster,
+                &run.ctx.config.container_instance_arn,
+                &token,
+            );
+        }
+        match deps::creation_order(&run.def.container_definitions) {
+            Ok(order) => {
+                run.namespace_owner = order.first().copied();
+                run.creation_order = order;
+            }
+            Err(reason) => run.fail_to_start(None, reason),
+        }
+        if let Some(cycle) = deps::dependency_cycle(&run.def.container_definitions) {
+            run.fail_to_start(None, format!("Dependency cycle between containers {}", cycle.join(", ")));
+        }
+        let server_says_started =
+            run.task.containers.iter().any(|c| c.runtime_id.is_some()) || run.task.status() > Some(TaskStatus::Pending);
+        // The server's stop comes first: it is the cause even when adoption finds an essential container gone.
+        if run.task.desired_status == "STOPPED" || run.task.is_stopped() {
+            run.begin_stop(None, None);
+        }
+        if !adopted.is_empty() || server_says_started {
+            run.adopt(adopted);
+        }
+        run
+    }
+
+    /// Takes over what an earlier agent process left: containers found on the host, and what the server
+    /// remembers about the task.
+    fn adopt(&mut self, mut adopted: Vec<ContainerState>) {
+        self.adopted = true;
+        self.reported_status = self.task.status();
+        self.status = match self.task.status() {
+            Some(s) if s >= TaskStatus::Running => TaskStatus::Running,
+            _ => TaskStatus::Pending,
+        };
+        self.pull_started_at = self.task.pull_started_at;
+        self.pull_stopped_at = self.task.pull_stopped_at;
+        self.started_at = self.task.started_at;
+        // Running ones first, so a running copy wins over an exited one of the same name.
+        adopted.sort_by_key(|s| !s.running);
+        for i in 0..self.ctrs.len() {
+            let name = self.ctrs[i].def.name.clone();
+            let found = adopted.iter().position(|s| s.labels.get(labels::CONTAINER_NAME) == Some(&name));
+            if let Some(pos) = found {
+                let state = adopted.swap_remove(pos);
+                let ran = state.running || state.started_at.is_some() || state.finished_at.is_some();
+                {
+                    let c = &mut self.ctrs[i];
+                    c.runtime_id = Some(state.id.clone());
+                    if let Some(token) = state.labels.get(METADATA_TOKEN_LABEL) {
+                        c.token = token.clone();
+                    }
+                    c.labels = state.labels.clone();
+                    if ran {
+                        c.status = CStatus::Running;
+                        c.started = true;
+                        c.started_instant = Some(Instant::now());
+                    } else {
+                        c.status = CStatus::Created;
+                    }
+                }
+                info!(task = %self.arn, container = %name, running = state.running, "adopted container");
+                // An exited container is recorded as exited now, with its real exit code.
+                self.apply_state(i, &state);
+            } else if self.task.container(&name).is_some_and(|c| c.runtime_id.is_some()) {
+                warn!(task = %self.arn, container = %name, "container missing from the host");
+                let c = &mut self.ctrs[i];
+                c.status = CStatus::Stopped;
+                c.started = true;
+                c.reason = Some(CONTAINER_MISSING_REASON.to_owned());
+                if c.def.is_essential() {
+                    self.begin_stop(
+                        Some(stop_code::ESSENTIAL_CONTAINER_EXITED),
+                        Some(ESSENTIAL_CONTAINER_EXITED_REASON.to_owned()),
+                    );
+                }
+            }
+        }
+        self.strays = adopted.into_iter().map(|s| s.id).collect();
+        if self.ctrs.iter().all(|c| c.status != CStatus::Pending) {
+            // Nothing to pull or create: straight to starting what is left.
+            self.phase = Phase::Containers;
+        }
+    }
+
+    async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Command>) {
+        debug!(task = %self.arn, "task actor started");
+        if self.adopted {
+            // What the runtime listed may have changed before the manifest claimed it.
+            self.on_command(Command::Resync);
+        }
+        let mut closed = false;
+        loop {
+            self.progress();
+            self.publish();
+            if self.done {
+                break;
+            }
+            let deadline = self.next_deadline();
+            let sleep =
+                tokio::time::sleep_until(deadline.unwrap_or_else(|| Instant::now() + Duration::from_secs(3600)));
+            tokio::select! {
+                command = rx.recv(), if !closed => match command {
+                    Some(command) => self.on_command(command),
+                    // The engine forgot the task after asking for its cleanup: finish that first.
+                    None if self.cleanup_requested => closed = true,
+                    None => {
+                        debug!(task = %self.arn, "engine gone; task actor ends");
+                        break;
+                    }
+                },
+                Some(done) = self.ops.next(), if !self.ops.is_empty() => self.on_done(done),
+                _ = sleep, if deadline.is_some() => {}
+            }
+        }
+        debug!(task = %self.arn, "task actor ended");
+    }
+
+    // ---- inputs ----
+
+    fn on_command(&mut self, command: Command) {
+        match command {
+            Command::Stop => self.begin_stop(None, None),
+            Command::Event { container_id, kind } => self.on_event(&container_id, kind),
+            Command::Resync => {
+                for i in 0..self.ctrs.len() {
+                    if self.ctrs[i].status == CStatus::Running && !self.ctrs[i].busy {
+                        self.launch_inspect(i);
+                    }
+                }
+            }
+            Command::Cleanup => self.cleanup_requested = true,
+            Command::Orphan => {
+                info!(task = %self.arn, "task left the manifest before it stopped; stopping it as an orphan");
+                self.silent = true;
+                self.cleanup_requested = true;
+                self.begin_stop(None, None);
+            }
+        }
+    }
+
+    fn on_event(&mut self, container_id: &str, kind: EventKind) {
+        let Some(i) = self.ctrs.iter().position(|c| c.runtime_id.as_deref() == Some(container_id)) else {
+            return;
+        };
+        match kind {
+            EventKind::Start => {}
+            EventKind::Oom => self.ctrs[i].oom = true,
+            EventKind::Health(health) => {
+                self.set_health(i, Some(health), None);
+                // For the check's output.
+                self.launch_inspect(i);
+            }
+            EventKind::Die => {
+                let c = &mut self.ctrs[i];
+                if c.busy {
+                    // The call in flight may have looked before the exit: look again once it completes.
+                    c.recheck = true;
+                } else if c.status == CStatus::Running {
+                    self.launch_inspect(i);
+                }
+            }
+        }
+    }
+
+    fn on_done(&mut self, done: Done) {
+        let container = match &done {
+            Done::Created(i, _) | Done::Started(i, _) | Done::Stopped(i, _) => Some(*i),
+            _ => None,
+        };
+        self.handle_done(done);
+        if let Some(i) = container {
+            let c = &mut self.ctrs[i];
+            if c.recheck && !c.busy {
+                c.recheck = false;
+                if c.status == CStatus::Running {
+                    self.launch_inspect(i);
+                }
+            }
+        }
+    }
+
+    fn handle_done(&mut self, done: Done) {
+        match done {
+            Done::Images(None) => debug!(task = %self.arn, "image pulls cancelled"),
+            Done::Images(Some(results)) => {
+                self.pull_stopped_at = Some(now());
+                let mut failure: Option<(usize, String)> = None;
+                for (members, result) in results {
+                    if let Err(reason) = result {
+                        for &i in &members {
+                            self.ctrs[i].reason = Some(reason.clone());
+                            if failure.as_ref().is_none_or(|(first, _)| i < *first) {
+                                failure = Some((i, reason.clone()));
+                            }
+                        }
+                    }
+                }
+                match failure {
+                    Some((_, reason)) => {
+                        warn!(task = %self.arn, %reason, "image pull failed");
+                        self.fail_to_start(None, reason);
+                    }
+                    None if self.stop.is_some() => {}
+                    None => {
+                        self.phase = Phase::Volumes;
+                        self.launch_volumes();
+                    }
+                }
+            }
+            Done::Volumes(result) => match result {
+                Ok(()) => self.phase = Phase::Containers,
+                Err(reason) => self.fail_to_start(None, reason),
+            },
+            Done::Created(i, result) => {
+                self.ctrs[i].busy = false;
+                match result {
+                    Ok(id) => {
+                        let c = &mut self.ctrs[i];
+                        c.runtime_id = Some(id);
+                        c.created_at = Some(now());
+                        if c.status == CStatus::Pending {
+                            c.status = CStatus::Created;
+                        }
+                    }
+                    Err(e) => {
+                        let reason = format!("CannotCreateContainerError: {}", err_text(&e));
+                        self.ctrs[i].status = CStatus::Stopped;
+                        self.fail_to_start(Some(i), reason);
+                    }
+                }
+            }
+            Done::Started(i, result) => {
+                self.ctrs[i].busy = false;
+                match result {
+                    Ok(state) => {
+                        let c = &mut self.ctrs[i];
+                        c.status = CStatus::Running;
+                        c.started = true;
+                        c.started_instant = Some(Instant::now());
+                        c.started_at = Some(now());
+                        if let Some(state) = &state
+                            && state.running
+                        {
+                            c.bindings = bindings(state);
+                        }
+                        // A container that has already run to completion still counts as started.
+                        self.check_running();
+                        if let Some(state) = state {
+                            self.apply_state(i, &state);
+                        }
+                    }
+                    Err(e) => {
+                        let reason = format!("CannotStartContainerError: {}", err_text(&e));
+                        self.ctrs[i].status = CStatus::Stopped;
+                        self.fail_to_start(Some(i), reason);
+                    }
+                }
+            }
+            Done::Inspected(i, result) => match result {
+                Ok(state) => self.apply_state(i, &state),
+                Err(RuntimeError::NotFound(_)) => {
+                    if self.ctrs[i].status == CStatus::Running {
+                        self.ctrs[i].reason.get_or_insert_with(|| {
+                            "ContainerMissing: the container was removed from the host".to_owned()
+                        });
+                        self.mark_exited(i, None, false);
+                    }
+                }
+                Err(e) => warn!(task = %self.arn, container = %self.ctrs[i].def.name, error = %e, "inspect failed"),
+            },
+            Done::Stopped(i, result) => {
+                self.ctrs[i].busy = false;
+                match result {
+                    Ok(Some(state)) if !state.running => {
+                        self.apply_state(i, &state);
+                        self.mark_exited(i, state.exit_code, state.oom_killed);
+                    }
+                    Ok(_) | Err(RuntimeError::NotFound(_)) => self.mark_exited(i, None, false),
+                    Err(e) => {
+                        let c = &mut self.ctrs[i];
+                        c.stop_attempts += 1;
+                        warn!(task = %self.arn, container = %c.def.name, error = %e, attempt = c.stop_attempts,
+                            "stop failed");
+                        if c.stop_attempts >= STOP_ATTEMPTS {
+                            c.reason.get_or_insert_with(|| format!("CannotStopContainerError: {}", err_text(&e)));
+                            self.mark_exited(i, None, false);
+                        } else {
+                            c.stop_issued = false;
+                            c.retry_at = Some(Instant::now() + STOP_RETRY * c.stop_attempts);
+                        }
+                    }
+                }
+            }
+            Done::CleanedUp => {
+                self.ctx.metadata.remove_task(&self.arn);
+                info!(task = %self.arn, "task cleaned up");
+                self.done = true;
+            }
+        }
+    }
+
+    // ---- state changes ----
+
+    /// Records what the runtime says about a container (health, image, networks, ports, exit).
+    fn apply_state(&mut self, i: usize, state: &ContainerState) {
+        {
+            let c = &mut self.ctrs[i];
+            if !state.image_id.is_empty() {
+                c.image_digest = Some(state.image_id.clone());
+            }
+            if state.created_at.is_some() {
+                c.created_at = state.created_at;
+            }
+            if state.started_at.is_some() {
+                c.started_at = state.started_at;
+            }
+            if !state.networks.is_empty() {
+                c.networks = state.networks.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+            }
+            if state.running && c.status == CStatus::Running {
+                let ports = bindings(state);
+                if !ports.is_empty() || c.bindings.is_empty() {
+                    c.bindings = ports;
+                }
+            }
+        }
+        if state.health.is_some() {
+            self.set_health(i, state.health, state.health_output.clone());
+        }
+        if !state.running && self.ctrs[i].status == CStatus::Running {
+            if state.finished_at.is_some() {
+                self.ctrs[i].finished_at = state.finished_at;
+            }
+            self.mark_exited(i, state.exit_code, state.oom_killed || self.ctrs[i].oom);
+        }
+    }
+
+    fn set_health(&mut self, i: usize, health: Option<Health>, output: Option<String>) {
+        let c = &mut self.ctrs[i];
+        if !c.has_health_check() {
+            return;
+        }
+        if c.health != health {
+            c.health = health;
+            c.health_since = Some(now());
+        }
+        if output.is_some() {
+            c.health_output = output;
+        }
+    }
+
+    /// A container has exited (or is gone): record it, and stop the task when it was essential.
+    fn mark_exited(&mut self, i: usize, code: Option<i32>, oom: bool) {
+        let c = &mut self.ctrs[i];
+        if c.status == CStatus::Stopped {
+            if c.exit_code.is_none() {
+                c.exit_code = code;
+            }
+            return;
+        }
+        let was_running = c.status == CStatus::Running;
+        c.status = CStatus::Stopped;
+        c.started |= was_running;
+        c.exit_code = code;
+        if c.finished_at.is_none() && was_running {
+            c.finished_at = Some(now());
+        }
+        if oom || c.oom {
+            c.reason.get_or_insert_with(|| OOM_REASON.to_owned());
+        }
+        info!(task = %self.arn, container = %c.def.name, exit_code = ?code, "container exited");
+        if c.def.is_essential() && self.stop.is_none() {
+            self.begin_stop(
+                Some(stop_code::ESSENTIAL_CONTAINER_EXITED),
+                Some(ESSENTIAL_CONTAINER_EXITED_REASON.to_owned()),
+            );
+        }
+    }
+
+    /// The task goes to desired STOPPED. The first cause wins; a user stop (from the server) has no code.
+    fn begin_stop(&mut self, code: Option<&str>, reason: Option<String>) {
+        if self.stop.is_some() {
+            return;
+        }
+        info!(task = %self.arn, code = ?code, reason = ?reason, "stopping task");
+        self.stop = Some(StopCause { code: code.map(str::to_owned), reason });
+        self.stopping_at.get_or_insert_with(now);
+        // Pulls in flight are abandoned; dependency waits end with the next progress.
+        let _ = self.cancel.send(true);
+    }
+
+    /// The task cannot start: TaskFailedToStart with `reason`, which is also the failing container's reason.
+    fn fail_to_start(&mut self, container: Option<usize>, reason: String) {
+        if let Some(i) = container {
+            self.ctrs[i].reason.get_or_insert_with(|| reason.clone());
+        }
+        self.begin_stop(Some(stop_code::TASK_FAILED_TO_START), Some(reason));
+    }
+
+    /// Pending -> Running once every container has started (or has already run to completion).
+    fn check_running(&mut self) {
+        if self.stop.is_none()
+            && self.status == TaskStatus::Pending
+            && self.ctrs.iter().all(|c| c.started && matches!(c.status, CStatus::Running | CStatus::Stopped))
+        {
+            self.status = TaskStatus::Running;
+            self.started_at = Some(now());
+            info!(task = %self.arn, "task running");
+        }
+    }
+
+    // ---- progress ----
+
+    fn progress(&mut self) {
+        if self.status != TaskStatus::Stopped && self.stop.is_none() {
+            self.progress_start();
+        }
+        if self.status != TaskStatus::Stopped && self.stop.is_some() {
+            self.progress_stop();
+        }
+        if self.status == TaskStatus::Stopped && self.cleanup_requested && !self.cleaning && self.ops.is_empty() {
+            self.cleaning = true;
+            self.launch_cleanup();
+        }
+    }
+
+    fn progress_start(&mut self) {
+        match self.phase {
+            Phase::Start => {
+                self.status = TaskStatus::Pending;
+                self.pull_started_at.get_or_insert_with(now);
+                self.phase = Phase::Images;
+                self.launch_images();
+            }
+            Phase::Images | Phase::Volumes => {}
+            Phase::Containers => {
+                self.launch_creates();
+                if self.stop.is_none() {
+                    self.launch_starts();
+                }
+                self.check_running();
+            }
+        }
+    }
+
+    fn launch_creates(&mut self) {
+        let order = self.creation_order.clone();
+        for i in order {
+            if self.stop.is_some() {
+                return;
+            }
+            let c = &self.ctrs[i];
+            if c.status != CStatus::Pending || c.busy {
+                continue;
+            }
+            // volumesFrom sources, and the namespace owner for task pid/ipc modes, must exist first.
+            let mut needs: Vec<usize> = c
+                .def
+                .volumes_from
+                .iter()
+                .filter_map(|v| v.source_container.as_deref())
+                .filter_map(|s| self.ctrs.iter().position(|o| o.def.name == s))
+                .collect();
+            if self.task_namespaces()
+                && let Some(owner) = self.namespace_owner.filter(|&o| o != i)
+            {
+                needs.push(owner);
+            }
+            if let Some(&gone) =
+                needs.iter().find(|&&n| self.ctrs[n].runtime_id.is_none() && self.ctrs[n].status == CStatus::Stopped)
+            {
+                let reason = format!(
+                    "CannotCreateContainerError: container {} needs container {}, which does not exist",
+                    self.ctrs[i].def.name, self.ctrs[gone].def.name
+                );
+                self.ctrs[i].status = CStatus::Stopped;
+                self.fail_to_start(Some(i), reason);
+                return;
+            }
+            if needs.iter().all(|&n| self.ctrs[n].runtime_id.is_some()) {
+                self.launch_create(i);
+            }
+        }
+    }
+
+    fn task_namespaces(&self) -> bool {
+        self.def.pid_mode() == Some("task") || self.def.ipc_mode() == Some("task")
+    }
+
+    fn launch_starts(&mut self) {
+        // Starts begin once every container exists.
+        if self.ctrs.iter().any(|c| c.status == CStatus::Pending) {
+            return;
+        }
+        let now_instant = Instant::now();
+        let wait_began = *self.wait_began.get_or_insert(now_instant);
+        for i in 0..self.ctrs.len() {
+            if self.ctrs[i].status != CStatus::Created || self.ctrs[i].busy {
+                continue;
+            }
+            match self.readiness(i, wait_began, now_instant) {
+                Readiness::Ready => self.launch_start(i),
+                Readiness::Wait { .. } => {}
+                Readiness::Never(reason) => {
+                    warn!(task = %self.arn, %reason, "dependency can never be satisfied");
+                    let c = &mut self.ctrs[i];
+                    c.reason = Some(DEPENDENCY_NOT_SATISFIED_REASON.to_owned());
+                    self.begin_stop(Some(stop_code::TASK_FAILED_TO_START), Some(reason));
+                    return;
+                }
+            }
+        }
+    }
+
+    fn readiness(&self, i: usize, wait_began: Instant, now: Instant) -> Readiness {
+        let states: Vec<DepState<'_>> = self
+            .ctrs
+            .iter()
+            .map(|c| DepState {
+                name: c.def.name.as_str(),
+                progress: c.progress(),
+                healthy: c.health == Some(Health::Healthy),
+                has_health_check: c.has_health_check(),
+                started: c.started_instant,
+                start_timeout: c.def.start_timeout.and_then(|s| u64::try_from(s).ok()).map(Duration::from_secs),
+            })
+            .collect();
+        let c = &self.ctrs[i];
+        let own = c.def.start_timeout.and_then(|s| u64::try_from(s).ok()).filter(|&s| s > 0).map(Duration::from_secs);
+        deps::readiness(&c.def.name, c.def.dependencies(), &states, wait_began, own, now)
+    }
+
+    fn progress_stop(&mut self) {
+        // Whatever has not started will not.
+        for c in &mut self.ctrs {
+            if !c.busy && matches!(c.status, CStatus::Pending | CStatus::Created) {
+                c.status = CStatus::Stopped;
+            }
+        }
+        let any_running = self.ctrs.iter().any(|c| c.status == CStatus::Running);
+        if any_running && self.status < TaskStatus::Stopping {
+            self.status = TaskStatus::Stopping;
+        }
+        // Reverse dependency order: a container stops once every container depending on it has stopped.
+        let now_instant = Instant::now();
+        for i in 0..self.ctrs.len() {
+            let c = &self.ctrs[i];
+            if c.status != CStatus::Running || c.busy || c.stop_issued {
+                continue;
+            }
+            if c.retry_at.is_some_and(|at| at > now_instant) {
+                continue;
+            }
+            if self.dependents[i].iter().all(|&d| self.ctrs[d].status == CStatus::Stopped) {
+                self.launch_stop(i);
+            }
+        }
+        if self.ctrs.iter().all(|c| c.status == CStatus::Stopped && !c.busy) && self.ops.is_empty() {
+            self.status = TaskStatus::Stopped;
+            self.execution_stopped_at.get_or_insert_with(now);
+            self.shared.stopped.store(true, Ordering::Relaxed);
+            info!(task = %self.arn, "task stopped");
+        }
+    }
+
+    fn next_deadline(&self) -> Option<Instant> {
+        let mut deadline: Option<Instant> = None;
+        let mut consider = |at: Instant| deadline = Some(deadline.map_or(at, |d| d.min(at)));
+        if self.stop.is_some() {
+            for c in &self.ctrs {
+                if let Some(at) = c.retry_at.filter(|_| c.status == CStatus::Running && !c.stop_issued) {
+                    consider(at);
+                }
+            }
+        } else if let Some(wait_began) = self.wait_began {
+            let now_instant = Instant::now();
+            for i in 0..self.ctrs.len() {
+                if self.ctrs[i].status == CStatus::Created
+                    && !self.ctrs[i].busy
+                    && let Readiness::Wait { deadline: Some(at) } = self.readiness(i, wait_began, now_instant)
+                {
+                    consider(at);
+                }
+            }
+        }
+        deadline
+    }
+
+    // ---- runtime operations ----
+
+    fn launch_images(&mut self) {
+        let mut groups: Vec<(String, Option<String>, Vec<usize>)> = Vec::new();
+        for (i, c) in self.ctrs.iter().enumerate() {
+            if c.status != CStatus::Pending {
+                continue;
+            }
+            let parameter = spec::credentials_parameter(&c.def);
+            match groups.iter_mut().find(|(image, p, _)| *image == c.def.image && *p == parameter) {
+                Some((_, _, members)) => members.push(i),
+                None => groups.push((c.def.image.clone(), parameter, vec![i])),
+            }
+        }
+        let runtime = self.ctx.runtime.clone();
+        let secrets_dir = self.ctx.config.secrets_dir.clone();
+        let cancel = self.cancel.subscribe();
+        self.ops.push(
+            async move {
+                let pulls = join_all(groups.into_iter().map(|(image, parameter, members)| {
+                    let pull = pull_one(runtime.clone(), image, parameter, secrets_dir.clone());
+                    async move { (members, pull.await) }
+                }));
+                tokio::select! {
+                    results = pulls => Done::Images(Some(results)),
+                    _ = cancelled(cancel) => Done::Images(None),
+                }
+            }
+            .boxed(),
+        );
+    }
+
+    fn launch_volumes(&mut self) {
+        let runtime = self.ctx.runtime.clone();
+        let create: Vec<VolumeSpec> = self.volumes.create.clone();
+        self.ops.push(
+            async move {
+                for volume in &create {
+                    if let Err(e) = runtime.create_volume(volume).await {
+                        return Done::Volumes(Err(format!(
+                            "ResourceInitializationError: failed to create volume {}: {}",
+                            volume.name,
+                            err_text(&e)
+                        )));
+                    }
+                }
+                Done::Volumes(Ok(()))
+            }
+            .boxed(),
+        );
+    }
+
+    fn container_spec(&self, i: usize) -> ContainerSpec {
+        let c = &self.ctrs[i];
+        let volumes_from = c
+            .def
+            .volumes_from
+            .iter()
+            .filter_map(|v| {
+                let source = v.source_container.as_deref()?;
+                let id = self.ctrs.iter().find(|o| o.def.name == source)?.runtime_id.clone()?;
+                Some((id, v.read_only.unwrap_or(false)))
+            })
+            .collect();
+        let namespace_owner = if self.task_namespaces() {
+            self.namespace_owner.filter(|&o| o != i).and_then(|o| self.ctrs[o].runtime_id.clone())
+        } else {
+            None
+        };
+        ContainerSpec {
+            runtime_name: c.runtime_name.clone(),
+            definition: c.def.clone(),
+            network_mode: spec::network_mode(&self.def),
+            labels: c.labels.clone(),
+            extra_env: spec::metadata_env(self.ctx.config.metadata_endpoint.as_deref(), &c.token),
+            volumes: self.volumes.sources.clone(),
+            volumes_from,
+            gpu_ids: c.gpu_ids.clone(),
+            pid_mode: self.def.pid_mode().map(str::to_owned),
+            ipc_mode: self.def.ipc_mode().map(str::to_owned),
+            namespace_owner,
+            stop_timeout: c.stop_timeout,
+            log_driver: spec::log_driver(&c.def),
+        }
+    }
+
+    fn launch_create(&mut self, i: usize) {
+        let spec = self.container_spec(i);
+        self.ctrs[i].busy = true;
+        let runtime = self.ctx.runtime.clone();
+        self.ops.push(async move { Done::Created(i, runtime.create_container(&spec).await) }.boxed());
+    }
+
+    fn launch_start(&mut self, i: usize) {
+        let Some(id) = self.ctrs[i].runtime_id.clone() else { return };
+        self.ctrs[i].busy = true;
+        let runtime = self.ctx.runtime.clone();
+        self.ops.push(
+            async move {
+                if let Err(e) = runtime.start_container(&id).await {
+                    return Done::Started(i, Err(e));
+                }
+                Done::Started(i, Ok(runtime.inspect_container(&id).await.ok()))
+            }
+            .boxed(),
+        );
+    }
+
+    fn launch_stop(&mut self, i: usize) {
+        let Some(id) = self.ctrs[i].runtime_id.clone() else {
+            self.mark_exited(i, None, false);
+            return;
+        };
+        let c = &mut self.ctrs[i];
+        c.busy = true;
+        c.stop_issued = true;
+        c.retry_at = None;
+        let timeout = c.stop_timeout;
+        debug!(task = %self.arn, container = %c.def.name, ?timeout, "stopping container");
+        let runtime = self.ctx.runtime.clone();
+        self.ops.push(
+            async move {
+                if let Err(e) = runtime.stop_container(&id, timeout).await {
+                    return Done::Stopped(i, Err(e));
+                }
+                Done::Stopped(i, Ok(runtime.inspect_container(&id).await.ok()))
+            }
+            .boxed(),
+        );
+    }
+
+    fn launch_inspect(&mut self, i: usize) {
+        let Some(id) = self.ctrs[i].runtime_id.clone() else { return };
+        let runtime = self.ctx.runtime.clone();
+        self.ops.push(async move { Done::Inspected(i, runtime.inspect_container(&id).await) }.boxed());
+    }
+
+    fn launch_cleanup(&mut self) {
+        let runtime = self.ctx.runtime.clone();
+        let mut containers: Vec<String> = self.ctrs.iter().filter_map(|c| c.runtime_id.clone()).collect();
+        containers.extend(self.strays.iter().cloned());
+        let volumes = self.volumes.task_scoped.clone();
+        let stop_timeout = self.ctx.config.default_stop_timeout;
+        let arn = self.arn.clone();
+        self.ops.push(
+            async move {
+                for id in &containers {
+                    if let Ok(state) = runtime.inspect_container(id).await
+                        && state.running
+                    {
+                        let _ = runtime.stop_container(id, stop_timeout).await;
+                    }
+                    match runtime.remove_container(id).await {
+                        Ok(()) | Err(RuntimeError::NotFound(_)) => {}
+                        Err(e) => warn!(task = %arn, container = %id, error = %e, "could not remove container"),
+                    }
+                }
+                for volume in &volumes {
+                    match runtime.remove_volume(volume).await {
+                        Ok(()) | Err(RuntimeError::NotFound(_)) => {}
+                        Err(e) => warn!(task = %arn, %volume, error = %e, "could not remove volume"),
+                    }
+                }
+                Done::CleanedUp
+            }
+            .boxed(),
+        );
+    }
+
+    // ---- outputs ----
+
+    /// Sends a report and publishes metadata when anything changed since the last time.
+    fn publish(&mut self) {
+        let metadata = self.metadata_snapshot();
+        if self.last_metadata.as_ref() != Some(&metadata) && !self.cleaning && !self.done {
+            self.ctx.metadata.update_task(metadata.clone());
+            self.last_metadata = Some(metadata);
+        }
+        if self.silent {
+            return;
+        }
+        let mut report = self.report_snapshot();
+        let status_changed = self.reported_status != Some(self.status);
+        if !status_changed && self.last_report.as_ref() == Some(&report) {
+            return;
+        }
+        let unchanged = report.clone();
+        if status_changed {
+            report.status = Some(self.status.as_str().to_owned());
+            self.reported_status = Some(self.status);
+        }
+        debug!(task = %self.arn, status = ?report.status, "reporting task state");
+        let _ = self.ctx.reports.send(report);
+        self.last_report = Some(unchanged);
+    }
+}

@@ -1,0 +1,950 @@
+//! Engine tests against the fake runtime, in paused tokio time (timeouts and SIGKILL waits pass instantly).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use berth_model::agent::{AssignedTask, TaskStateChange};
+use berth_model::task::{ESSENTIAL_CONTAINER_EXITED_REASON, Task, stop_code};
+use berth_model::taskdef::TaskDefinition;
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use super::*;
+use crate::metadata::Registry;
+use crate::runtime::fake::{FakeCall, FakeRuntime};
+use crate::runtime::{ContainerRuntime, Health, VolumeSource};
+
+const INSTANCE: &str = "arn:aws:ecs:us-east-1:000000000000:container-instance/c1/i-1";
+const ENDPOINT: &str = "http://172.17.0.1:51679";
+
+struct Harness {
+    fake: Arc<FakeRuntime>,
+    engine: Arc<Engine>,
+    registry: Arc<Registry>,
+    reports: mpsc::UnboundedReceiver<TaskStateChange>,
+    seen: Vec<TaskStateChange>,
+    events: JoinHandle<()>,
+    secrets_dir: Option<std::path::PathBuf>,
+}
+
+impl Harness {
+    fn new() -> Harness {
+        Harness::with_runtime(Arc::new(FakeRuntime::new()), None)
+    }
+
+    fn with_runtime(fake: Arc<FakeRuntime>, secrets_dir: Option<std::path::PathBuf>) -> Harness {
+        let runtime: Arc<dyn ContainerRuntime> = fake.clone();
+        let registry = Registry::new(runtime.clone());
+        let (tx, reports) = mpsc::unbounded_channel();
+        let config = EngineConfig {
+            cluster: "c1".into(),
+            container_instance_arn: INSTANCE.into(),
+            availability_zone: Some("us-east-1a".into()),
+            default_stop_timeout: Duration::from_secs(30),
+            metadata_endpoint: Some(ENDPOINT.into()),
+            secrets_dir: secrets_dir.clone(),
+        };
+        let engine = Engine::new(runtime, config, tx, registry.clone());
+        let events = {
+            let engine = engine.clone();
+            tokio::spawn(async move {
+                loop {
+                    engine.run_events().await;
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            })
+        };
+        Harness { fake, engine, registry, reports, seen: Vec::new(), events, secrets_dir }
+    }
+
+    /// A new engine on the same runtime, as after an agent restart (the old one is dropped).
+    async fn restart(self) -> Harness {
+        let Harness { fake, engine, events, secrets_dir, .. } = self;
+        events.abort();
+        let _ = events.await;
+        drop(engine);
+        // Let the old actors see their engine is gone.
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        Harness::with_runtime(fake, secrets_dir)
+    }
+
+    /// Waits for a report matching `pred`, keeping every report seen.
+    async fn until(&mut self, what: &str, pred: impl Fn(&TaskStateChange) -> bool) -> TaskStateChange {
+        let wait = async {
+            loop {
+                let Some(report) = self.reports.recv().await else { panic!("report channel closed") };
+                self.seen.push(report.clone());
+                if pred(&report) {
+                    return report;
+                }
+            }
+        };
+        match tokio::time::timeout(Duration::from_secs(600), wait).await {
+            Ok(report) => report,
+            Err(_) => panic!("no report {what}; seen: {:#?}", self.seen),
+        }
+    }
+
+    async fn status(&mut self, status: &str) -> TaskStateChange {
+        self.until(status, |r| r.status.as_deref() == Some(status)).await
+    }
+
+    /// Lets every actor run until nothing is left to do; returns the reports that came meanwhile.
+    async fn settle(&mut self) -> Vec<TaskStateChange> {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let mut out = Vec::new();
+        while let Ok(report) = self.reports.try_recv() {
+            self.seen.push(report.clone());
+            out.push(report);
+        }
+        out
+    }
+
+    async fn apply(&self, tasks: &[&AssignedTask]) {
+        self.engine.apply_manifest(tasks.iter().map(|t| (*t).clone()).collect()).await;
+    }
+
+    fn creates(&self) -> Vec<String> {
+        self.fake
+            .calls()
+            .into_iter()
+            .filter_map(|c| match c {
+                FakeCall::Create { container, .. } => Some(container),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+fn container<'a>(report: &'a TaskStateChange, name: &str) -> &'a berth_model::agent::ContainerStateChange {
+    report.containers.iter().find(|c| c.container_name.as_deref() == Some(name)).expect("container in report")
+}
+
+/// A task of family `web` revision 3 with these container definitions and extra task definition fields.
+fn task(id: &str, containers: Value, extra: Value) -> AssignedTask {
+    let mut def = json!({"family": "web", "revision": 3, "containerDefinitions": containers});
+    if let (Some(obj), Some(extra)) = (def.as_object_mut(), extra.as_object()) {
+        for (k, v) in extra {
+            obj.insert(k.clone(), v.clone());
+        }
+    }
+    let def: TaskDefinition = serde_json::from_value(def).unwrap();
+    let arn = format!("arn:aws:ecs:us-east-1:000000000000:task/c1/{id}");
+    let task: Task = serde_json::from_value(json!({
+        "taskArn": arn,
+        "clusterArn": "arn:aws:ecs:us-east-1:000000000000:cluster/c1",
+        "taskDefinitionArn": "arn:aws:ecs:us-east-1:000000000000:task-definition/web:3",
+        "containerInstanceArn": INSTANCE,
+        "lastStatus": "PENDING",
+        "desiredStatus": "RUNNING",
+        "containers": def.container_definitions.iter().map(|c| json!({
+            "containerArn": format!("arn:aws:ecs:us-east-1:000000000000:container/c1/{id}/{}", c.name),
+            "taskArn": arn,
+            "name": c.name,
+            "image": c.image,
+            "lastStatus": "PENDING",
+        })).collect::<Vec<_>>(),
+        "overrides": {"containerOverrides": []},
+        "createdAt": 1.0,
+        "version": 1,
+    }))
+    .unwrap();
+    AssignedTask { task, task_definition: def }
+}
+
+fn stopped(t: &AssignedTask) -> AssignedTask {
+    let mut t = t.clone();
+    t.task.desired_status = "STOPPED".into();
+    t
+}
+
+/// The task as the server knows it after `report` (what a restarted agent's manifest carries).
+fn as_reported(t: &AssignedTask, report: &TaskStateChange) -> AssignedTask {
+    let mut t = t.clone();
+    if let Some(status) = &report.status {
+        t.task.last_status = status.clone();
+    }
+    t.task.started_at = report.started_at;
+    t.task.pull_started_at = report.pull_started_at;
+    t.task.pull_stopped_at = report.pull_stopped_at;
+    for c in &report.containers {
+        if let Some(server) = t.task.containers.iter_mut().find(|s| Some(&s.name) == c.container_name.as_ref()) {
+            server.runtime_id = c.runtime_id.clone();
+            server.last_status = c.status.clone().unwrap_or_default();
+            server.exit_code = c.exit_code;
+        }
+    }
+    t
+}
+
+#[tokio::test(start_paused = true)]
+async fn lifecycle_pending_running_stopped() {
+    let mut h = Harness::new();
+    let t = task(
+        "t1",
+        json!([{"name": "app", "image": "busybox", "cpu": 256, "memory": 128,
+                "portMappings": [{"containerPort": 80}]}]),
+        json!({"cpu": "512", "memory": "1024"}),
+    );
+    h.apply(&[&t]).await;
+
+    let pending = h.status("PENDING").await;
+    assert_eq!(pending.cluster.as_deref(), Some("c1"));
+    assert_eq!(pending.task.as_deref(), Some(t.task.task_arn.as_str()));
+    assert!(pending.pull_started_at.is_some());
+    assert_eq!(container(&pending, "app").status.as_deref(), Some("PENDING"));
+
+    let running = h.status("RUNNING").await;
+    let app = container(&running, "app");
+    assert_eq!(app.status.as_deref(), Some("RUNNING"));
+    assert!(app.runtime_id.is_some());
+    assert!(app.image_digest.as_deref().is_some_and(|d| d.starts_with("sha256:")));
+    assert_eq!(app.health_status, None);
+    let binding = &app.network_bindings[0];
+    assert_eq!(binding.bind_ip.as_deref(), Some("0.0.0.0"));
+    assert_eq!((binding.container_port, binding.host_port), (Some(80), Some(49153)));
+    assert_eq!(binding.protocol.as_deref(), Some("tcp"));
+    let (pull_started, pull_stopped, started) =
+        (running.pull_started_at.unwrap(), running.pull_stopped_at.unwrap(), running.started_at.unwrap());
+    assert!(pull_started <= pull_stopped && pull_stopped <= started);
+    assert_eq!(running.stop_code, None);
+    assert_eq!(h.engine.active_tasks(), 1);
+
+    // The metadata endpoint sees the task through the container's token.
+    let spec = h.fake.spec("app").unwrap();
+    let token = spec.labels.get(METADATA_TOKEN_LABEL).unwrap().clone();
+    assert!(spec.extra_env.contains(&("ECS_CONTAINER_METADATA_URI_V4".into(), format!("{ENDPOINT}/v4/{token}"))));
+    assert!(spec.extra_env.contains(&("ECS_CONTAINER_METADATA_URI".into(), format!("{ENDPOINT}/v3/{token}"))));
+    let (meta, meta_container) = h.registry.lookup(&token).unwrap();
+    assert_eq!(meta.known_status, "RUNNING");
+    assert_eq!(meta.desired_status, "RUNNING");
+    assert_eq!(meta.cpu_limit, Some(0.5));
+    assert_eq!(meta.memory_limit, Some(1024));
+    assert_eq!(meta.family, "web");
+    assert_eq!(meta.revision, "3");
+    assert_eq!(meta.availability_zone.as_deref(), Some("us-east-1a"));
+    assert_eq!(meta_container.docker_id, app.runtime_id);
+    assert_eq!(meta_container.known_status, "RUNNING");
+    assert_eq!(meta_container.cpu_limit, 256);
+    assert_eq!(meta_container.memory_limit, Some(128));
+    assert_eq!(meta_container.ports[0].host_port, Some(49153));
+    assert_eq!(meta_container.networks.len(), 1);
+    assert!(!meta_container.labels.contains_key(METADATA_TOKEN_LABEL));
+    assert_eq!(meta_container.labels.get("berth.task-arn"), Some(&t.task.task_arn));
+
+    // StopTask.
+    h.apply(&[&stopped(&t)]).await;
+    let stopping = h.status("STOPPING").await;
+    assert!(stopping.stopping_at.is_some());
+    assert_eq!(stopping.stop_code, None);
+    let done = h.status("STOPPED").await;
+    let app = container(&done, "app");
+    assert_eq!((app.status.as_deref(), app.exit_code), (Some("STOPPED"), Some(143)));
+    assert!(done.execution_stopped_at.unwrap() >= done.stopping_at.unwrap());
+    assert_eq!(done.stop_code, None);
+    assert_eq!(h.engine.active_tasks(), 0);
+    assert_eq!(h.registry.lookup(&token).unwrap().0.known_status, "STOPPED");
+
+    // Still in the manifest: nothing is removed. Gone from it: cleaned up.
+    h.apply(&[&stopped(&t)]).await;
+    h.settle().await;
+    assert_eq!(h.fake.container_ids().len(), 1);
+    h.apply(&[]).await;
+    h.settle().await;
+    assert!(h.fake.container_ids().is_empty());
+    assert!(h.registry.lookup(&token).is_none());
+    // Every report carried the container list.
+    assert!(h.seen.iter().all(|r| r.containers.len() == 1 && r.cluster.as_deref() == Some("c1")));
+}
+
+#[tokio::test(start_paused = true)]
+async fn specs_carry_overrides_labels_and_options() {
+    let mut h = Harness::new();
+    let mut t = task(
+        "t-over",
+        json!([
+            {"name": "app", "image": "busybox", "command": ["sleep", "1"], "cpu": 10, "memory": 64,
+             "environment": [{"name": "A", "value": "1"}], "stopTimeout": 7,
+             "dockerLabels": {"team": "x"},
+             "logConfiguration": {"logDriver": "awslogs", "options": {"awslogs-group": "g"}},
+             "volumesFrom": [{"sourceContainer": "data", "readOnly": true}]},
+            {"name": "data", "image": "busybox",
+             "logConfiguration": {"logDriver": "json-file", "options": {"max-size": "1m"}}}
+        ]),
+        json!({"networkMode": "awsvpc", "pidMode": "task"}),
+    );
+    t.task.overrides = serde_json::from_value(json!({"containerOverrides": [
+        {"name": "app", "command": ["sleep", "2"], "environment": [{"name": "A", "value": "2"}, {"name": "B", "value": "3"}],
+         "memory": 96}
+    ]}))
+    .unwrap();
+    t.task.containers[0].gpu_ids = vec!["0".into()];
+    h.apply(&[&t]).await;
+    h.status("RUNNING").await;
+
+    // volumesFrom: data is created first.
+    assert_eq!(h.creates(), vec!["data", "app"]);
+    let data = h.fake.spec("data").unwrap();
+    let app = h.fake.spec("app").unwrap();
+    let data_id = h.fake.state_of("data").unwrap().id;
+    assert_eq!(app.runtime_name, "berth-web-3-app-t-over");
+    assert_eq!(app.definition.command, Some(vec!["sleep".into(), "2".into()]));
+    let env: Vec<(Option<String>, Option<String>)> =
+        app.definition.environment.iter().map(|e| (e.name.clone(), e.value.clone())).collect();
+    assert_eq!(env, vec![(Some("A".into()), Some("2".into())), (Some("B".into()), Some("3".into()))]);
+    assert_eq!((app.definition.cpu, app.definition.memory), (Some(10), Some(96)));
+    assert_eq!(app.network_mode, "bridge");
+    assert_eq!(app.stop_timeout, Duration::from_secs(7));
+    assert_eq!(data.stop_timeout, Duration::from_secs(30));
+    assert_eq!(app.log_driver, None);
+    assert_eq!(data.log_driver.as_ref().map(|(d, _)| d.as_str()), Some("json-file"));
+    assert_eq!(app.volumes_from, vec![(data_id.clone(), true)]);
+    assert_eq!(app.gpu_ids, vec!["0".to_owned()]);
+    assert_eq!(app.pid_mode.as_deref(), Some("task"));
+    assert_eq!(app.namespace_owner.as_deref(), Some(data_id.as_str()));
+    assert_eq!(data.namespace_owner, None);
+    for (k, v) in [
+        ("team", "x"),
+        ("berth.task-arn", t.task.task_arn.as_str()),
+        ("berth.container-name", "app"),
+        ("berth.cluster", "c1"),
+        ("berth.container-instance", INSTANCE),
+        ("berth.task-definition-family", "web"),
+        ("berth.task-definition-version", "3"),
+    ] {
+        assert_eq!(app.labels.get(k).map(String::as_str), Some(v), "label {k}");
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn depends_on_orders_starts() {
+    let mut h = Harness::new();
+    let t = task(
+        "t-deps",
+        json!([
+            {"name": "sidecar", "image": "busybox", "dependsOn": [{"containerName": "app", "condition": "START"}]},
+            {"name": "app", "image": "busybox", "dependsOn": [
+                {"containerName": "init", "condition": "SUCCESS"},
+                {"containerName": "db", "condition": "HEALTHY"},
+                {"containerName": "migrate", "condition": "COMPLETE"}]},
+            {"name": "init", "image": "busybox", "essential": false},
+            {"name": "migrate", "image": "busybox", "essential": false},
+            {"name": "db", "image": "busybox",
+             "healthCheck": {"command": ["CMD-SHELL", "true"]}}
+        ]),
+        json!({}),
+    );
+    h.apply(&[&t]).await;
+    h.status("PENDING").await;
+    h.settle().await;
+    let mut first = h.fake.started();
+    first.sort();
+    assert_eq!(first, vec!["db", "init", "migrate"], "containers without dependencies start together");
+
+    h.fake.exit("init", 0);
+    h.settle().await;
+    h.fake.exit("migrate", 5);
+    h.settle().await;
+    assert_eq!(h.fake.started().len(), 3, "app waits for db to be healthy");
+    let last = h.seen.last().unwrap();
+    assert_eq!(container(last, "db").health_status.as_deref(), Some("UNKNOWN"));
+    assert_eq!(container(last, "migrate").exit_code, Some(5));
+
+    h.fake.set_health("db", Health::Healthy);
+    let running = h.status("RUNNING").await;
+    assert_eq!(&h.fake.started()[3..], ["app", "sidecar"]);
+    assert_eq!(container(&running, "db").health_status.as_deref(), Some("HEALTHY"));
+    assert_eq!(container(&running, "init").exit_code, Some(0));
+    assert_eq!(container(&running, "init").status.as_deref(), Some("STOPPED"));
+    assert_eq!(container(&running, "migrate").exit_code, Some(5));
+    assert_eq!(container(&running, "app").status.as_deref(), Some("RUNNING"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn success_dependency_failing_fails_the_task() {
+    let mut h = Harness::new();
+    let t = task(
+        "t-succ",
+        json!([
+            {"name": "init", "image": "busybox", "essential": false},
+            {"name": "app", "image": "busybox", "dependsOn": [{"containerName": "init", "condition": "SUCCESS"}]}
+        ]),
+        json!({}),
+    );
+    h.apply(&[&t]).await;
+    h.status("PENDING").await;
+    h.settle().await;
+    h.fake.exit("init", 1);
+    let done = h.status("STOPPED").await;
+    assert_eq!(done.stop_code.as_deref(), Some(stop_code::TASK_FAILED_TO_START));
+    assert_eq!(
+        done.reason.as_deref(),
+        Some("Dependency condition SUCCESS of container app on container init not met: init exited with code 1")
+    );
+    assert_eq!(container(&done, "app").reason.as_deref(), Some(DEPENDENCY_NOT_SATISFIED_REASON));
+    assert_eq!(container(&done, "app").status.as_deref(), Some("STOPPED"));
+    assert_eq!(container(&done, "init").exit_code, Some(1));
+    assert_eq!(h.fake.started(), vec!["init"]);
+    assert!(!h.seen.iter().any(|r| r.status.as_deref() == Some("RUNNING")));
+}
+
+#[tokio::test(start_paused = true)]
+async fn start_timeout_gives_up_on_a_dependency() {
+    let mut h = Harness::new();
+    let t = task(
+        "t-timeout",
+        json!([
+            {"name": "db", "image": "busybox", "healthCheck": {"command": ["CMD", "true"]}},
+            {"name": "app", "image": "busybox", "startTimeout": 10,
+             "dependsOn": [{"containerName": "db", "condition": "HEALTHY"}]}
+        ]),
+        json!({}),
+    );
+    h.apply(&[&t]).await;
+    h.status("PENDING").await;
+    let began = tokio::time::Instant::now();
+    h.status("STOPPING").await;
+    assert!(began.elapsed() >= Duration::from_secs(10));
+    let done = h.status("STOPPED").await;
+    assert_eq!(done.stop_code.as_deref(), Some(stop_code::TASK_FAILED_TO_START));
+    assert_eq!(
+        done.reason.as_deref(),
+        Some("Dependency condition HEALTHY of container app on container db not met: timed out after 10s")
+    );
+    assert_eq!(container(&done, "db").exit_code, Some(143));
+    assert_eq!(h.fake.started(), vec!["db"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn essential_exit_stops_the_others_in_reverse_order() {
+    let mut h = Harness::new();
+    let t = task(
+        "t-ess",
+        json!([
+            {"name": "db", "image": "busybox"},
+            {"name": "app", "image": "busybox", "dependsOn": [{"containerName": "db", "condition": "START"}]},
+            {"name": "proxy", "image": "busybox", "dependsOn": [{"containerName": "app", "condition": "START"}]},
+            {"name": "worker", "image": "busybox"}
+        ]),
+        json!({}),
+    );
+    h.apply(&[&t]).await;
+    h.status("RUNNING").await;
+    assert_eq!(h.fake.started()[..3].iter().filter(|n| *n == "db" || *n == "worker").count(), 2);
+    h.fake.exit("worker", 2);
+    let stopping = h.status("STOPPING").await;
+    assert_eq!(stopping.stop_code.as_deref(), Some(stop_code::ESSENTIAL_CONTAINER_EXITED));
+    assert_eq!(stopping.reason.as_deref(), Some(ESSENTIAL_CONTAINER_EXITED_REASON));
+    let done = h.status("STOPPED").await;
+    let order: Vec<String> = h.fake.stopped().into_iter().map(|(name, _)| name).collect();
+    assert_eq!(order, vec!["proxy", "app", "db"]);
+    assert_eq!(container(&done, "worker").exit_code, Some(2));
+    for name in ["db", "app", "proxy"] {
+        assert_eq!(container(&done, name).exit_code, Some(143), "{name}");
+    }
+    assert_eq!(done.stop_code.as_deref(), Some(stop_code::ESSENTIAL_CONTAINER_EXITED));
+    assert!(done.execution_stopped_at.is_some());
+}
+
+#[tokio::test(start_paused = true)]
+async fn non_essential_exit_only_records_the_exit_code() {
+    let mut h = Harness::new();
+    let t = task(
+        "t-noness",
+        json!([
+            {"name": "app", "image": "busybox"},
+            {"name": "helper", "image": "busybox", "essential": false}
+        ]),
+        json!({}),
+    );
+    h.apply(&[&t]).await;
+    h.status("RUNNING").await;
+    h.fake.exit("helper", 4);
+    let report = h.until("helper exit", |r| container(r, "helper").exit_code == Some(4)).await;
+    assert_eq!(report.status, None);
+    assert_eq!(container(&report, "helper").status.as_deref(), Some("STOPPED"));
+    assert_eq!(container(&report, "app").status.as_deref(), Some("RUNNING"));
+    h.settle().await;
+    assert_eq!(h.engine.active_tasks(), 1);
+    assert!(h.fake.stopped().is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn stop_task_kills_after_the_stop_timeout() {
+    let mut h = Harness::new();
+    let t = task(
+        "t-kill",
+        json!([
+            {"name": "db", "image": "busybox"},
+            {"name": "app", "image": "busybox", "stopTimeout": 5,
+             "environment": [{"name": "BERTH_FAKE_IGNORE_SIGTERM", "value": "1"}],
+             "dependsOn": [{"containerName": "db", "condition": "START"}]}
+        ]),
+        json!({}),
+    );
+    h.apply(&[&t]).await;
+    h.status("RUNNING").await;
+    h.apply(&[&stopped(&t)]).await;
+    h.status("STOPPING").await;
+    let began = tokio::time::Instant::now();
+    let done = h.status("STOPPED").await;
+    assert!(began.elapsed() >= Duration::from_secs(5));
+    assert_eq!(h.fake.stopped(), vec![("app".to_owned(), true), ("db".to_owned(), false)]);
+    let timeouts: Vec<Duration> = h
+        .fake
+        .calls()
+        .into_iter()
+        .filter_map(|c| match c {
+            FakeCall::Stop { timeout, .. } => Some(timeout),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(timeouts, vec![Duration::from_secs(5), Duration::from_secs(30)]);
+    assert_eq!(container(&done, "app").exit_code, Some(137));
+    assert_eq!(container(&done, "db").exit_code, Some(143));
+}
+
+#[tokio::test(start_paused = true)]
+async fn pull_failure_fails_the_task() {
+    let mut h = Harness::new();
+    h.fake.fail_pull("private/app:1", "pull access denied for private/app");
+    let t = task(
+        "t-pull",
+        json!([{"name": "app", "image": "private/app:1"}, {"name": "side", "image": "busybox"}]),
+        json!({}),
+    );
+    h.apply(&[&t]).await;
+    let done = h.status("STOPPED").await;
+    let reason = "CannotPullContainerError: pull access denied for private/app";
+    assert_eq!(done.reason.as_deref(), Some(reason));
+    assert_eq!(done.stop_code.as_deref(), Some(stop_code::TASK_FAILED_TO_START));
+    assert_eq!(container(&done, "app").reason.as_deref(), Some(reason));
+    assert_eq!(container(&done, "side").status.as_deref(), Some("STOPPED"));
+    assert_eq!(container(&done, "side").reason, None);
+    assert!(done.pull_started_at.is_some() && done.pull_stopped_at.is_some());
+    assert!(h.creates().is_empty());
+    assert!(!h.seen.iter().any(|r| r.status.as_deref() == Some("STOPPING")));
+}
+
+#[tokio::test(start_paused = true)]
+async fn registry_credentials_come_from_the_secrets_dir() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("regcred"), r#"{"username": "bob", "password": "pw"}"#).unwrap();
+    let fake = Arc::new(FakeRuntime::new());
+    fake.remove_image("registry.example.com/app:1");
+    fake.remove_image("registry.example.com/other:1");
+    let mut h = Harness::with_runtime(fake, Some(dir.path().to_owned()));
+    let param = "arn:aws:secretsmanager:us-east-1:000000000000:secret:regcred";
+    let good = task(
+        "t-cred",
+        json!([{"name": "app", "image": "registry.example.com/app:1",
+                "repositoryCredentials": {"credentialsParameter": param}}]),
+        json!({}),
+    );
+    h.apply(&[&good]).await;
+    h.status("RUNNING").await;
+    let auth = h.fake.calls().into_iter().find_map(|c| match c {
+        FakeCall::Pull { auth, .. } => auth,
+        _ => None,
+    });
+    let auth = auth.expect("pulled with credentials");
+    assert_eq!((auth.username.as_str(), auth.password.as_str()), ("bob", "pw"));
+    assert_eq!(auth.server_address.as_deref(), Some("registry.example.com"));
+
+    let missing = "arn:aws:secretsmanager:us-east-1:000000000000:secret:nope";
+    let bad = task(
+        "t-nocred",
+        json!([{"name": "app", "image": "registry.example.com/other:1",
+                "repositoryCredentials": {"credentialsParameter": missing}}]),
+        json!({}),
+    );
+    h.apply(&[&good, &bad]).await;
+    let done = h
+        .until("bad task stopped", |r| {
+            r.task == Some(bad.task.task_arn.clone()) && r.status.as_deref() == Some("STOPPED")
+        })
+        .await;
+    let reason = format!("CannotPullContainerError: registry credentials {missing} not found on this host");
+    assert_eq!(done.reason.as_deref(), Some(reason.as_str()));
+    assert_eq!(done.stop_code.as_deref(), Some(stop_code::TASK_FAILED_TO_START));
+    assert_eq!(container(&done, "app").reason.as_deref(), Some(reason.as_str()));
+}
+
+#[tokio::test(start_paused = true)]
+async fn oom_is_reported_as_the_container_reason() {
+    let mut h = Harness::new();
+    let t = task("t-oom", json!([{"name": "app", "image": "busybox", "memory": 16}]), json!({}));
+    h.apply(&[&t]).await;
+    h.status("RUNNING").await;
+    h.fake.oom("app");
+    let done = h.status("STOPPED").await;
+    let app = container(&done, "app");
+    assert_eq!(app.reason.as_deref(), Some(OOM_REASON));
+    assert_eq!(app.exit_code, Some(137));
+    assert_eq!(done.stop_code.as_deref(), Some(stop_code::ESSENTIAL_CONTAINER_EXITED));
+}
+
+#[tokio::test(start_paused = true)]
+async fn start_failure_stops_what_already_runs() {
+    let mut h = Harness::new();
+    h.fake.fail_start("app", "OCI runtime create failed: exec: \"nope\": not found");
+    let t = task(
+        "t-startfail",
+        json!([
+            {"name": "db", "image": "busybox"},
+            {"name": "app", "image": "busybox", "dependsOn": [{"containerName": "db", "condition": "START"}]}
+        ]),
+        json!({}),
+    );
+    h.apply(&[&t]).await;
+    h.status("STOPPING").await;
+    let done = h.status("STOPPED").await;
+    let reason = "CannotStartContainerError: OCI runtime create failed: exec: \"nope\": not found";
+    assert_eq!(done.reason.as_deref(), Some(reason));
+    assert_eq!(done.stop_code.as_deref(), Some(stop_code::TASK_FAILED_TO_START));
+    assert_eq!(container(&done, "app").reason.as_deref(), Some(reason));
+    assert_eq!(container(&done, "db").exit_code, Some(143));
+
+    h.fake.fail_create("web", "invalid mount config");
+    let t2 = task("t-createfail", json!([{"name": "web", "image": "busybox"}]), json!({}));
+    h.apply(&[&t, &t2]).await;
+    let done = h
+        .until("create failure", |r| r.task == Some(t2.task.task_arn.clone()) && r.status.as_deref() == Some("STOPPED"))
+        .await;
+    assert_eq!(done.reason.as_deref(), Some("CannotCreateContainerError: invalid mount config"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn stop_during_pull_cancels_it() {
+    let mut h = Harness::new();
+    h.fake.remove_image("big:1");
+    h.fake.set_pull_delay(Some(Duration::from_secs(3600)));
+    let t = task("t-cancel", json!([{"name": "app", "image": "big:1"}]), json!({}));
+    h.apply(&[&t]).await;
+    h.status("PENDING").await;
+    h.settle().await;
+    let began = tokio::time::Instant::now();
+    h.apply(&[&stopped(&t)]).await;
+    let done = h.status("STOPPED").await;
+    assert!(began.elapsed() < Duration::from_secs(60));
+    assert_eq!(done.stop_code, None);
+    assert!(h.creates().is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn stopped_before_start_reports_stopped_directly() {
+    let mut h = Harness::new();
+    let t = stopped(&task("t-never", json!([{"name": "app", "image": "busybox"}]), json!({})));
+    h.apply(&[&t]).await;
+    let done = h.status("STOPPED").await;
+    assert_eq!(container(&done, "app").status.as_deref(), Some("STOPPED"));
+    assert_eq!(h.seen.len(), 1);
+    assert!(h.fake.calls().is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn health_changes_are_reported() {
+    let mut h = Harness::new();
+    let t = task(
+        "t-health",
+        json!([{"name": "app", "image": "busybox", "healthCheck": {"command": ["CMD", "true"]}}]),
+        json!({}),
+    );
+    h.apply(&[&t]).await;
+    let running = h.status("RUNNING").await;
+    assert_eq!(container(&running, "app").health_status.as_deref(), Some("UNKNOWN"));
+    h.fake.set_health_with_output("app", Health::Unhealthy, Some("boom"));
+    let report = h.until("unhealthy", |r| container(r, "app").health_status.as_deref() == Some("UNHEALTHY")).await;
+    assert_eq!(report.status, None);
+    h.settle().await;
+    let token = h.fake.spec("app").unwrap().labels.get(METADATA_TOKEN_LABEL).unwrap().clone();
+    let health = h.registry.lookup(&token).unwrap().1.health.unwrap();
+    assert_eq!(health.status, "UNHEALTHY");
+    assert_eq!(health.output.as_deref(), Some("boom"));
+    assert!(health.status_since.is_some());
+    h.fake.set_health_with_output("app", Health::Healthy, Some("ok"));
+    h.until("healthy", |r| container(r, "app").health_status.as_deref() == Some("HEALTHY")).await;
+    // Health does not stop the task.
+    h.settle().await;
+    assert_eq!(h.engine.active_tasks(), 1);
+    let health = h.registry.lookup(&token).unwrap().1.health.unwrap();
+    assert_eq!(health.status, "HEALTHY");
+    assert_eq!(health.output.as_deref(), Some("ok"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn manifest_application_is_idempotent() {
+    let mut h = Harness::new();
+    let t = task("t-idem", json!([{"name": "app", "image": "busybox"}]), json!({}));
+    h.apply(&[&t]).await;
+    h.status("RUNNING").await;
+    h.settle().await;
+    let calls = h.fake.calls().len();
+    for _ in 0..5 {
+        h.apply(&[&t]).await;
+    }
+    assert!(h.settle().await.is_empty());
+    assert_eq!(h.fake.calls().len(), calls);
+}
+
+#[tokio::test(start_paused = true)]
+async fn task_volumes_are_created_and_removed() {
+    let mut h = Harness::new();
+    let t = task(
+        "t-vol",
+        json!([{"name": "app", "image": "busybox", "mountPoints": [
+            {"sourceVolume": "scratch", "containerPath": "/s"},
+            {"sourceVolume": "data", "containerPath": "/d"},
+            {"sourceVolume": "dv", "containerPath": "/v"},
+            {"sourceVolume": "common", "containerPath": "/c"}]}]),
+        json!({"volumes": [
+            {"name": "scratch", "host": {}},
+            {"name": "data", "host": {"sourcePath": "/srv/data"}},
+            {"name": "dv", "dockerVolumeConfiguration": {"scope": "task", "driver": "local",
+                "driverOpts": {"type": "tmpfs"}, "labels": {"a": "b"}}},
+            {"name": "common", "dockerVolumeConfiguration": {"scope": "shared", "autoprovision": true}}
+        ]}),
+    );
+    h.apply(&[&t]).await;
+    h.status("RUNNING").await;
+    let mut volumes = h.fake.volume_names();
+    volumes.sort();
+    assert_eq!(volumes, vec!["berth-t-vol-dv", "berth-t-vol-scratch", "common"]);
+    let dv = h.fake.volume("berth-t-vol-dv").unwrap();
+    assert_eq!(dv.driver.as_deref(), Some("local"));
+    assert_eq!(dv.driver_opts.get("type").map(String::as_str), Some("tmpfs"));
+    assert_eq!(dv.labels.get("a").map(String::as_str), Some("b"));
+    let spec = h.fake.spec("app").unwrap();
+    assert_eq!(spec.volumes.get("data"), Some(&VolumeSource::HostPath("/srv/data".into())));
+    assert_eq!(spec.volumes.get("scratch"), Some(&VolumeSource::Named("berth-t-vol-scratch".into())));
+    assert_eq!(spec.volumes.get("common"), Some(&VolumeSource::Named("common".into())));
+
+    h.apply(&[&stopped(&t)]).await;
+    h.status("STOPPED").await;
+    h.apply(&[]).await;
+    h.settle().await;
+    assert_eq!(h.fake.volume_names(), vec!["common"]);
+    assert!(h.fake.container_ids().is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn orphans_are_stopped_and_removed() {
+    let mut h = Harness::new();
+    let t = task("t-orphan", json!([{"name": "app", "image": "busybox"}]), json!({}));
+    h.apply(&[&t]).await;
+    h.status("RUNNING").await;
+    // The server forgot the task while it ran.
+    h.apply(&[]).await;
+    let after = h.settle().await;
+    assert!(after.is_empty(), "an orphan is not reported: {after:?}");
+    assert_eq!(h.fake.stopped().len(), 1);
+    assert!(h.fake.container_ids().is_empty());
+    assert_eq!(h.engine.active_tasks(), 0);
+
+    // Containers of an earlier agent whose task is not in the manifest.
+    let t2 = task("t-orphan2", json!([{"name": "app", "image": "busybox"}]), json!({}));
+    h.apply(&[&t2]).await;
+    h.status("RUNNING").await;
+    let mut h = h.restart().await;
+    assert_eq!(h.engine.adopt_existing().await.unwrap(), 1);
+    h.apply(&[]).await;
+    h.settle().await;
+    assert!(h.fake.container_ids().is_empty());
+    assert_eq!(h.fake.running_count(), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn restart_adopts_running_containers() {
+    let mut h = Harness::new();
+    let t = task(
+        "t-adopt",
+        json!([
+            {"name": "db", "image": "busybox"},
+            {"name": "app", "image": "busybox", "portMappings": [{"containerPort": 8080}],
+             "dependsOn": [{"containerName": "db", "condition": "START"}]}
+        ]),
+        json!({}),
+    );
+    h.apply(&[&t]).await;
+    let running = h.status("RUNNING").await;
+    let token = h.fake.spec("app").unwrap().labels.get(METADATA_TOKEN_LABEL).unwrap().clone();
+    let server = as_reported(&t, &running);
+
+    let mut h = h.restart().await;
+    h.fake.clear_calls();
+    assert_eq!(h.engine.adopt_existing().await.unwrap(), 2);
+    h.apply(&[&server]).await;
+    let report = h.until("adopted snapshot", |_| true).await;
+    assert_eq!(report.status, None, "still RUNNING: no status change");
+    let app = container(&report, "app");
+    assert_eq!(app.status.as_deref(), Some("RUNNING"));
+    assert_eq!(app.runtime_id, container(&running, "app").runtime_id);
+    assert_eq!(app.network_bindings, container(&running, "app").network_bindings);
+    h.settle().await;
+    assert!(h.creates().is_empty());
+    assert!(h.fake.started().is_empty());
+    assert_eq!(h.engine.active_tasks(), 1);
+    // The metadata token survived.
+    assert_eq!(h.registry.lookup(&token).unwrap().0.known_status, "RUNNING");
+
+    // The adopted task still reacts: an essential exit stops it.
+    h.fake.exit("db", 1);
+    let done = h.status("STOPPED").await;
+    assert_eq!(done.stop_code.as_deref(), Some(stop_code::ESSENTIAL_CONTAINER_EXITED));
+    assert_eq!(container(&done, "db").exit_code, Some(1));
+    assert_eq!(container(&done, "app").exit_code, Some(143));
+}
+
+#[tokio::test(start_paused = true)]
+async fn exits_and_removals_while_down_are_reported() {
+    let mut h = Harness::new();
+    let t = task(
+        "t-down",
+        json!([
+            {"name": "app", "image": "busybox"},
+            {"name": "helper", "image": "busybox", "essential": false},
+            {"name": "side", "image": "busybox", "essential": false}
+        ]),
+        json!({}),
+    );
+    h.apply(&[&t]).await;
+    let running = h.status("RUNNING").await;
+    let server = as_reported(&t, &running);
+    let mut h = h.restart().await;
+    h.fake.exit("helper", 3);
+    h.fake.forget_container("side");
+    h.fake.clear_calls();
+    h.engine.adopt_existing().await.unwrap();
+    h.apply(&[&server]).await;
+    let report = h.until("exit while down", |r| container(r, "helper").exit_code == Some(3)).await;
+    assert_eq!(container(&report, "helper").status.as_deref(), Some("STOPPED"));
+    assert_eq!(container(&report, "side").status.as_deref(), Some("STOPPED"));
+    assert_eq!(container(&report, "side").reason.as_deref(), Some(CONTAINER_MISSING_REASON));
+    assert_eq!(container(&report, "app").status.as_deref(), Some("RUNNING"));
+    h.settle().await;
+    assert_eq!(h.engine.active_tasks(), 1);
+    assert!(h.creates().is_empty());
+
+    // The essential container exits while the agent is down again: the task stops with its real exit code.
+    let server = as_reported(&t, h.seen.last().unwrap());
+    let mut h = h.restart().await;
+    h.fake.exit("app", 42);
+    h.engine.adopt_existing().await.unwrap();
+    let mut server = server;
+    server.task.last_status = "RUNNING".into();
+    h.apply(&[&server]).await;
+    let done = h.status("STOPPED").await;
+    assert_eq!(container(&done, "app").exit_code, Some(42));
+    assert_eq!(done.stop_code.as_deref(), Some(stop_code::ESSENTIAL_CONTAINER_EXITED));
+    assert_eq!(done.reason.as_deref(), Some(ESSENTIAL_CONTAINER_EXITED_REASON));
+    assert_eq!(container(&done, "helper").exit_code, Some(3));
+}
+
+#[tokio::test(start_paused = true)]
+async fn restart_continues_a_half_started_task() {
+    let mut h = Harness::new();
+    let t = task(
+        "t-half",
+        json!([
+            {"name": "init", "image": "busybox", "essential": false},
+            {"name": "app", "image": "busybox", "dependsOn": [{"containerName": "init", "condition": "SUCCESS"}]}
+        ]),
+        json!({}),
+    );
+    h.apply(&[&t]).await;
+    h.status("PENDING").await;
+    h.settle().await;
+    let pending = h.seen.last().unwrap().clone();
+    let server = as_reported(&t, &pending);
+    let mut h = h.restart().await;
+    h.fake.exit("init", 0);
+    h.fake.clear_calls();
+    h.engine.adopt_existing().await.unwrap();
+    h.apply(&[&server]).await;
+    let running = h.status("RUNNING").await;
+    assert_eq!(container(&running, "init").exit_code, Some(0));
+    assert!(h.creates().is_empty(), "app was created by the earlier agent");
+    assert_eq!(h.fake.started(), vec!["app"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn server_stopped_task_with_running_containers_is_stopped() {
+    let mut h = Harness::new();
+    let t = task("t-lost", json!([{"name": "app", "image": "busybox"}]), json!({}));
+    h.apply(&[&t]).await;
+    let running = h.status("RUNNING").await;
+    let mut server = stopped(&as_reported(&t, &running));
+    server.task.last_status = "STOPPED".into();
+    let mut h = h.restart().await;
+    h.engine.adopt_existing().await.unwrap();
+    h.apply(&[&server]).await;
+    h.settle().await;
+    assert_eq!(h.fake.running_count(), 0);
+    assert_eq!(h.fake.stopped().len(), 1);
+    assert_eq!(h.engine.active_tasks(), 0);
+    h.apply(&[]).await;
+    h.settle().await;
+    assert!(h.fake.container_ids().is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn many_tasks_on_a_hollow_runtime() {
+    let fake = Arc::new(FakeRuntime::hollow());
+    let mut h = Harness::with_runtime(fake, None);
+    let tasks: Vec<AssignedTask> = (0..200)
+        .map(|i| {
+            task(
+                &format!("h{i}"),
+                json!([{"name": "app", "image": "busybox", "portMappings": [{"containerPort": 80}],
+                        "healthCheck": {"command": ["CMD", "true"]}}]),
+                json!({}),
+            )
+        })
+        .collect();
+    let refs: Vec<&AssignedTask> = tasks.iter().collect();
+    h.apply(&refs).await;
+    h.settle().await;
+    h.settle().await;
+    assert_eq!(h.engine.active_tasks(), 200);
+    assert_eq!(h.fake.running_count(), 200);
+    let running = h.seen.iter().filter(|r| r.status.as_deref() == Some("RUNNING")).count();
+    assert_eq!(running, 200);
+    assert!(h.fake.calls().is_empty(), "the hollow runtime keeps no call log");
+    h.apply(&[]).await;
+    h.settle().await;
+    assert_eq!(h.fake.container_ids().len(), 0);
+    assert_eq!(h.engine.active_tasks(), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn restart_creates_containers_the_earlier_agent_never_created() {
+    let mut h = Harness::new();
+    let t = task(
+        "t-never-created",
+        json!([
+            {"name": "db", "image": "busybox", "healthCheck": {"command": ["CMD", "true"]}},
+            {"name": "app", "image": "busybox", "dependsOn": [{"containerName": "db", "condition": "HEALTHY"}]},
+            {"name": "probe", "image": "busybox", "essential": false}
+        ]),
+        json!({}),
+    );
+    h.apply(&[&t]).await;
+    h.status("PENDING").await;
+    h.settle().await;
+    // As if the earlier agent died before creating app: the container is gone and the server never heard of it.
+    let mut server = as_reported(&t, h.seen.last().unwrap());
+    let mut h = h.restart().await;
+    h.fake.forget_container("app");
+    server.task.containers[1].runtime_id = None;
+    h.fake.clear_calls();
+    h.engine.adopt_existing().await.unwrap();
+    h.apply(&[&server]).await;
+    h.settle().await;
+    assert_eq!(h.creates(), vec!["app"]);
+    assert!(h.fake.started().is_empty(), "app waits for db's health");
+    h.fake.set_health("db", Health::Healthy);
+    let running = h.status("RUNNING").await;
+    assert_eq!(h.fake.started(), vec!["app"]);
+    assert_eq!(container(&running, "app").runtime_id, h.fake.state_of("app").map(|s| s.id));
+}
