@@ -24,6 +24,8 @@ enum Command {
         server: ServerArgs,
         #[command(flatten)]
         host: HostArgs,
+        #[command(flatten)]
+        up: UpArgs,
     },
     /// The control plane alone.
     Server(ServerArgs),
@@ -116,6 +118,15 @@ struct HostArgs {
     attributes: Vec<String>,
 }
 
+/// `berth up`'s own flags.
+#[derive(Args, Clone)]
+struct UpArgs {
+    /// Serve the API without the local agent (a machine without Docker, or a control plane for remote agents
+    /// that still writes the aws profile).
+    #[arg(long)]
+    no_agent: bool,
+}
+
 #[derive(Args, Clone)]
 struct AgentArgs {
     /// The server's endpoint, e.g. http://10.0.0.5:8700.
@@ -157,7 +168,7 @@ fn main() -> anyhow::Result<()> {
     }
     .context("starting the runtime")?;
     match cli.command {
-        Command::Up { server, host } => runtime.block_on(run_server(server, Some(host))),
+        Command::Up { server, host, up } => runtime.block_on(run_server(server, Some((host, !up.no_agent)))),
         Command::Server(args) => runtime.block_on(run_server(args, None)),
         Command::Agent(args) => runtime.block_on(run_agent(args)),
         Command::Credentials { data_dir } => print_credentials(&resolve_data_dir(data_dir)?),
@@ -174,8 +185,9 @@ fn resolve_data_dir(arg: Option<PathBuf>) -> anyhow::Result<PathBuf> {
     dir.canonicalize().with_context(|| format!("resolving {}", dir.display()))
 }
 
-/// Serves the API; with `host` (berth up) the local agent runs beside it and the aws profile is written.
-async fn run_server(args: ServerArgs, host: Option<HostArgs>) -> anyhow::Result<()> {
+/// Serves the API; with `host` (berth up) the aws profile is written and, when asked, the local agent runs beside
+/// the server.
+async fn run_server(args: ServerArgs, host: Option<(HostArgs, bool)>) -> anyhow::Result<()> {
     if args.account_id.len() != 12 || !args.account_id.bytes().all(|b| b.is_ascii_digit()) {
         bail!("--account-id must be 12 digits, got '{}'", args.account_id);
     }
@@ -221,7 +233,7 @@ async fn run_server(args: ServerArgs, host: Option<HostArgs>) -> anyhow::Result<
 
     let server = tokio::spawn(berth_server::serve(api, listener, shutdown_signal()));
     let agent = match host {
-        Some(host) => {
+        Some((host, true)) => {
             let (id, secret) = bootstrap::read_credentials(&credentials)
                 .with_context(|| format!("reading {}", credentials.display()))?;
             let key = berth_client::AccessKey { access_key_id: id, secret_access_key: secret };
@@ -231,7 +243,7 @@ async fn run_server(args: ServerArgs, host: Option<HostArgs>) -> anyhow::Result<
                 agent_config(&host, endpoint.clone(), args.region.clone(), key, "default", data_dir, reserved)?;
             start_agent(config).await
         }
-        None => None,
+        _ => None,
     };
     server.await.context("serving the API")?.context("serving the API")?;
     if let Some(agent) = agent {

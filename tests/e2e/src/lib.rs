@@ -48,6 +48,11 @@ impl Berth {
         Self::start_with(dir, &[])
     }
 
+    /// Starts the API alone (`--no-agent`): tests of the API that must not see a local instance.
+    pub fn api_only(dir: &Path) -> Berth {
+        Self::start_with(dir, &["--no-agent"])
+    }
+
     /// Starts berth with extra arguments (e.g. `--auth none`).
     pub fn start_with(dir: &Path, extra: &[&str]) -> Berth {
         let port = free_port();

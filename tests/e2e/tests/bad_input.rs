@@ -26,7 +26,7 @@ async fn cluster_count(berth: &Berth) -> usize {
 #[tokio::test(flavor = "multi_thread")]
 async fn bad_requests_get_ecs_errors_and_store_nothing() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let berth = Berth::start_with(dir.path(), &["--auth", "none"]);
+    let berth = Berth::start_with(dir.path(), &["--auth", "none", "--no-agent"]);
     assert!(berth.stderr_contains("--auth none"), "berth must warn that authentication is off");
 
     // (what, target, body, status, code ("" = ClientException or InvalidParameterException), message mentions)

@@ -33,7 +33,7 @@ async fn register_instance(ecs: &aws_sdk_ecs::Client, cluster: &str, id: &str, a
 #[tokio::test(flavor = "multi_thread")]
 async fn clusters_lifecycle_and_errors() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let berth = Berth::start(dir.path());
+    let berth = Berth::api_only(dir.path());
     let ecs = berth.ecs();
 
     let created = ecs
@@ -103,9 +103,9 @@ async fn clusters_lifecycle_and_errors() {
     assert!(err.into_service_error().is_cluster_not_found_exception());
     let err = ecs.create_cluster().cluster_name("bad name!").send().await.expect_err("bad name");
     assert!(err.into_service_error().is_invalid_parameter_exception());
-    let err = ecs.run_task().task_definition("x").send().await.expect_err("not supported yet");
+    let err = ecs.create_service().service_name("x").send().await.expect_err("not supported yet");
     let message = format!("{:?}", err.into_service_error());
-    assert!(message.contains("UnsupportedFeatureException") && message.contains("RunTask"), "{message}");
+    assert!(message.contains("UnsupportedFeatureException") && message.contains("CreateService"), "{message}");
 }
 
 fn web_container(name: &str) -> ContainerDefinition {
@@ -123,7 +123,7 @@ fn web_container(name: &str) -> ContainerDefinition {
 #[tokio::test(flavor = "multi_thread")]
 async fn task_definitions_revisions_paging_and_deletion() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let berth = Berth::start(dir.path());
+    let berth = Berth::api_only(dir.path());
     let ecs = berth.ecs();
 
     for _ in 0..3 {
@@ -211,7 +211,7 @@ async fn task_definitions_revisions_paging_and_deletion() {
 #[tokio::test(flavor = "multi_thread")]
 async fn container_instances_filters_attributes_and_draining() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let berth = Berth::start(dir.path());
+    let berth = Berth::api_only(dir.path());
     let ecs = berth.ecs();
     ecs.create_cluster().cluster_name("ml").send().await.expect("create");
 
@@ -314,7 +314,7 @@ async fn container_instances_filters_attributes_and_draining() {
 #[tokio::test(flavor = "multi_thread")]
 async fn signatures_are_checked() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let berth = Berth::start(dir.path());
+    let berth = Berth::api_only(dir.path());
     let wrong_secret = berth.ecs_with(&berth.access_key_id, "not-the-secret");
     let err = wrong_secret.list_clusters().send().await.expect_err("bad signature");
     let err = err.into_service_error();
@@ -327,7 +327,7 @@ async fn signatures_are_checked() {
 #[tokio::test(flavor = "multi_thread")]
 async fn state_survives_a_restart() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut berth = Berth::start(dir.path());
+    let mut berth = Berth::api_only(dir.path());
     let key = berth.access_key_id.clone();
     {
         let ecs = berth.ecs();
@@ -360,7 +360,7 @@ async fn state_survives_a_restart() {
 #[tokio::test(flavor = "multi_thread")]
 async fn concurrent_registrations_get_distinct_revisions() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let berth = Berth::start(dir.path());
+    let berth = Berth::api_only(dir.path());
     let ecs = berth.ecs();
     let calls = (0..24).map(|_| {
         let ecs = ecs.clone();
