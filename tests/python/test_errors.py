@@ -11,7 +11,6 @@ from conftest import TARGET, all_clusters, error_of, expect_error, names_field, 
 moto_lacks = pytest.mark.xfail(TARGET == "moto", reason="moto answers differently", strict=False)
 
 UNSUPPORTED = [
-    ("run_task", {"taskDefinition": "x"}, "RunTask"),
     ("create_service", {"serviceName": "x", "taskDefinition": "x", "desiredCount": 1}, "CreateService"),
     ("create_task_set", {"service": "s", "cluster": "default", "taskDefinition": "x"}, "CreateTaskSet"),
     ("execute_command", {"task": "t", "command": "sh", "interactive": True}, "ExecuteCommand"),

@@ -231,7 +231,15 @@ async fn run_server(args: ServerArgs, host: Option<(HostArgs, bool)>) -> anyhow:
         write_profile(&args.region, &endpoint, &data_dir);
     }
 
-    let server = tokio::spawn(berth_server::serve(api, listener, shutdown_signal()));
+    // The local agent stops first, so its open poll does not hold the server's graceful shutdown.
+    let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
+    let (agent_gone_tx, agent_gone_rx) = tokio::sync::oneshot::channel::<()>();
+    let server_shutdown = async move {
+        shutdown_signal().await;
+        let _ = stopping_tx.send(());
+        let _ = agent_gone_rx.await;
+    };
+    let server = tokio::spawn(berth_server::serve(api, listener, server_shutdown));
     let agent = match host {
         Some((host, true)) => {
             let (id, secret) = bootstrap::read_credentials(&credentials)
@@ -245,10 +253,12 @@ async fn run_server(args: ServerArgs, host: Option<(HostArgs, bool)>) -> anyhow:
         }
         _ => None,
     };
-    server.await.context("serving the API")?.context("serving the API")?;
+    let _ = stopping_rx.await;
     if let Some(agent) = agent {
         agent.shutdown();
     }
+    let _ = agent_gone_tx.send(());
+    server.await.context("serving the API")?.context("serving the API")?;
     println!("berth stopped");
     Ok(())
 }

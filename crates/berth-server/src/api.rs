@@ -23,6 +23,9 @@ pub struct Api {
     pub agent_deadline: Duration,
     /// How long stopped tasks stay visible.
     pub task_retention: Duration,
+    /// Turns true when the server begins shutting down, so long polls answer at once instead of holding the
+    /// graceful shutdown open.
+    pub closing: tokio::sync::watch::Sender<bool>,
 }
 
 /// The cluster an omitted `cluster` parameter means.

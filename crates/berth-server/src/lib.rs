@@ -70,6 +70,7 @@ pub async fn build_api(store: Arc<dyn Store>, config: &ServerConfig) -> Result<A
         agents: liveness::Liveness::default(),
         agent_deadline: config.agent_deadline,
         task_retention: config.task_retention,
+        closing: tokio::sync::watch::Sender::new(false),
     }))
 }
 
@@ -86,6 +87,11 @@ pub async fn serve(
     let key_watch = {
         let api = api.clone();
         tokio::spawn(async move { api.auth.follow(api.store.as_ref()).await })
+    };
+    let closing = api.closing.clone();
+    let shutdown = async move {
+        shutdown.await;
+        closing.send_replace(true);
     };
     let app = wire::router(api).into_make_service_with_connect_info::<SocketAddr>();
     let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;

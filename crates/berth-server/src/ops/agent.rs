@@ -66,7 +66,11 @@ pub async fn poll(api: &Api, req: PollRequest) -> ApiResult<Value> {
 /// returns at once: the caller answers with the full manifest either way.
 async fn wait_for_change(api: &Api, prefix: &str, after: i64, wait: Duration) -> ApiResult<()> {
     let mut watch = api.store.watch(prefix, after).await?;
-    let _ = tokio::time::timeout(wait, watch.next()).await;
+    let mut closing = api.closing.subscribe();
+    tokio::select! {
+        _ = tokio::time::timeout(wait, watch.next()) => {}
+        _ = closing.wait_for(|c| *c) => {}
+    }
     Ok(())
 }
 
