@@ -60,19 +60,9 @@ impl Cleanup {
             base.extend(more);
         }
         ContainerSpec {
-            runtime_name: self.name(name),
-            definition: serde_json::from_value(value).unwrap(),
-            network_mode: "bridge".to_string(),
             labels: BTreeMap::from([(TEST_LABEL.to_string(), self.id.clone())]),
-            extra_env: Vec::new(),
-            volumes: BTreeMap::new(),
-            volumes_from: Vec::new(),
-            gpu_ids: Vec::new(),
-            pid_mode: None,
-            ipc_mode: None,
-            namespace_owner: None,
             stop_timeout: Duration::from_secs(1),
-            log_driver: None,
+            ..ContainerSpec::new(self.name(name), serde_json::from_value(value).unwrap())
         }
     }
 }

@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::taskdef::{KeyValuePair, ResourceRequirement};
+use crate::taskdef::{ContainerDefinition, KeyValuePair, ResourceRequirement};
 use crate::{Attribute, Tag};
 
 /// A task's `lastStatus`, in lifecycle order (inventory section 4.1).
@@ -240,6 +240,36 @@ pub struct TaskOverride {
 impl TaskOverride {
     pub fn container(&self, name: &str) -> Option<&ContainerOverride> {
         self.container_overrides.iter().find(|c| c.name.as_deref() == Some(name))
+    }
+
+    /// The container definition with its override applied, as ECS runs it: `command` replaces, `environment`
+    /// entries replace same-named ones and the rest are appended, `cpu`/`memory`/`memoryReservation` and
+    /// `resourceRequirements` replace.
+    pub fn apply_to(&self, def: &ContainerDefinition) -> ContainerDefinition {
+        let mut out = def.clone();
+        let Some(o) = self.container(&def.name) else { return out };
+        if let Some(command) = &o.command {
+            out.command = Some(command.clone());
+        }
+        for entry in o.environment.iter().flatten() {
+            match out.environment.iter_mut().find(|e| e.name.is_some() && e.name == entry.name) {
+                Some(existing) => existing.value = entry.value.clone(),
+                None => out.environment.push(entry.clone()),
+            }
+        }
+        if o.cpu.is_some() {
+            out.cpu = o.cpu;
+        }
+        if o.memory.is_some() {
+            out.memory = o.memory;
+        }
+        if o.memory_reservation.is_some() {
+            out.memory_reservation = o.memory_reservation;
+        }
+        if let Some(requirements) = &o.resource_requirements {
+            out.resource_requirements = Some(requirements.clone());
+        }
+        out
     }
 }
 

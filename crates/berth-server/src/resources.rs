@@ -24,26 +24,6 @@ pub struct Reservation {
     pub gpu_ids: Vec<String>,
 }
 
-/// A container definition with the task's override for it applied to the fields placement reads.
-pub fn effective_container(def: &ContainerDefinition, overrides: &TaskOverride) -> ContainerDefinition {
-    let mut c = def.clone();
-    if let Some(o) = overrides.container(&def.name) {
-        if o.cpu.is_some() {
-            c.cpu = o.cpu;
-        }
-        if o.memory.is_some() {
-            c.memory = o.memory;
-        }
-        if o.memory_reservation.is_some() {
-            c.memory_reservation = o.memory_reservation;
-        }
-        if let Some(r) = &o.resource_requirements {
-            c.resource_requirements = Some(r.clone());
-        }
-    }
-    c
-}
-
 /// Task-level CPU units and MiB in effect: the overrides' when given, else the definition's.
 pub fn task_size(def: &TaskDefinition, overrides: &TaskOverride) -> ApiResult<(Option<u64>, Option<u64>)> {
     let cpu = match overrides.cpu.as_deref() {
@@ -61,7 +41,7 @@ pub fn task_size(def: &TaskDefinition, overrides: &TaskOverride) -> ApiResult<(O
 /// else the containers' cpu and their memoryReservation, or memory when no reservation is set).
 pub fn demand(def: &TaskDefinition, overrides: &TaskOverride, group: &str) -> ApiResult<Demand> {
     let containers: Vec<ContainerDefinition> =
-        def.container_definitions.iter().map(|c| effective_container(c, overrides)).collect();
+        def.container_definitions.iter().map(|c| overrides.apply_to(c)).collect();
     let (task_cpu, task_memory) = task_size(def, overrides)?;
     let cpu = match task_cpu {
         Some(units) => units as i64,

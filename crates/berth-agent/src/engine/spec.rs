@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use berth_model::agent::labels;
-use berth_model::task::{Task, TaskOverride};
+use berth_model::task::Task;
 use berth_model::taskdef::{ContainerDefinition, TaskDefinition};
 
 use crate::runtime::{RegistryAuth, VolumeSource, VolumeSpec};
@@ -21,36 +21,6 @@ pub(crate) fn sanitize(name: &str) -> String {
 /// `berth-<family>-<revision>-<container>-<task id>`, sanitized.
 pub(crate) fn runtime_name(def: &TaskDefinition, container: &str, task_id: &str) -> String {
     sanitize(&format!("berth-{}-{}-{}-{}", def.family, def.revision, container, task_id))
-}
-
-/// The container definition with the task's container override applied: `command` replaces, `environment`
-/// entries replace same-named ones and the rest are appended, `cpu`/`memory`/`memoryReservation` (and
-/// `resourceRequirements`) replace.
-pub(crate) fn apply_overrides(def: &ContainerDefinition, overrides: &TaskOverride) -> ContainerDefinition {
-    let mut out = def.clone();
-    let Some(o) = overrides.container(&def.name) else { return out };
-    if let Some(command) = &o.command {
-        out.command = Some(command.clone());
-    }
-    for entry in o.environment.iter().flatten() {
-        match out.environment.iter_mut().find(|e| e.name.is_some() && e.name == entry.name) {
-            Some(existing) => existing.value = entry.value.clone(),
-            None => out.environment.push(entry.clone()),
-        }
-    }
-    if o.cpu.is_some() {
-        out.cpu = o.cpu;
-    }
-    if o.memory.is_some() {
-        out.memory = o.memory;
-    }
-    if o.memory_reservation.is_some() {
-        out.memory_reservation = o.memory_reservation;
-    }
-    if let Some(requirements) = &o.resource_requirements {
-        out.resource_requirements = Some(requirements.clone());
-    }
-    out
 }
 
 /// The labels of one container: its dockerLabels, then Berth's.
@@ -207,6 +177,7 @@ mod tests {
 
     #[test]
     fn overrides_replace_and_append() {
+        use berth_model::task::TaskOverride;
         let def: ContainerDefinition = serde_json::from_value(json!({
             "name": "app", "image": "busybox", "command": ["a"], "cpu": 10, "memory": 64,
             "environment": [{"name": "A", "value": "1"}, {"name": "B", "value": "2"}]
@@ -223,7 +194,7 @@ mod tests {
             }],
             ..Default::default()
         };
-        let out = apply_overrides(&def, &overrides);
+        let out = overrides.apply_to(&def);
         assert_eq!(out.command, Some(vec!["b".into(), "c".into()]));
         assert_eq!(out.environment, vec![kv("A", "1"), kv("B", "20"), kv("C", "3")]);
         assert_eq!((out.cpu, out.memory, out.memory_reservation), (Some(20), Some(64), Some(32)));

@@ -285,7 +285,7 @@ impl TaskRun {
             .container_definitions
             .iter()
             .map(|d| {
-                let d = spec::apply_overrides(d, &task.overrides);
+                let d = task.overrides.apply_to(d);
                 let server = task.container(&d.name);
                 let stop_timeout =
                     d.stop_timeout.and_then(|s| u64::try_from(s).ok()).map(Duration::from_secs).unwrap_or(default_stop);

@@ -323,19 +323,9 @@ mod tests {
 
     fn spec(extra: Value) -> ContainerSpec {
         ContainerSpec {
-            runtime_name: "berth-fam-1-web-abc".to_string(),
-            definition: definition(extra),
-            network_mode: "bridge".to_string(),
             labels: BTreeMap::from([("berth.task-arn".to_string(), "arn:x".to_string())]),
             extra_env: vec![("ECS_CONTAINER_METADATA_URI_V4".to_string(), "http://169.254.170.2/v4/x".to_string())],
-            volumes: BTreeMap::new(),
-            volumes_from: Vec::new(),
-            gpu_ids: Vec::new(),
-            pid_mode: None,
-            ipc_mode: None,
-            namespace_owner: None,
-            stop_timeout: Duration::from_secs(30),
-            log_driver: None,
+            ..ContainerSpec::new("berth-fam-1-web-abc", definition(extra))
         }
     }
 

@@ -835,19 +835,8 @@ mod tests {
 
     fn spec(name: &str, definition: ContainerDefinition) -> ContainerSpec {
         ContainerSpec {
-            runtime_name: format!("berth-{name}"),
-            definition,
-            network_mode: "bridge".to_owned(),
             labels: BTreeMap::from([("berth.task-arn".to_owned(), "t1".to_owned())]),
-            extra_env: Vec::new(),
-            volumes: BTreeMap::new(),
-            volumes_from: Vec::new(),
-            gpu_ids: Vec::new(),
-            pid_mode: None,
-            ipc_mode: None,
-            namespace_owner: None,
-            stop_timeout: Duration::from_secs(30),
-            log_driver: None,
+            ..ContainerSpec::new(format!("berth-{name}"), definition)
         }
     }
 

@@ -114,6 +114,28 @@ pub struct ContainerSpec {
     pub log_driver: Option<(String, BTreeMap<String, String>)>,
 }
 
+impl ContainerSpec {
+    /// A bridge-mode spec with nothing but a name and a definition: no labels, volumes, GPUs or shared
+    /// namespaces, ECS's default 30 s stop timeout and the runtime's default log driver.
+    pub fn new(runtime_name: impl Into<String>, definition: ContainerDefinition) -> Self {
+        ContainerSpec {
+            runtime_name: runtime_name.into(),
+            definition,
+            network_mode: "bridge".to_owned(),
+            labels: BTreeMap::new(),
+            extra_env: Vec::new(),
+            volumes: BTreeMap::new(),
+            volumes_from: Vec::new(),
+            gpu_ids: Vec::new(),
+            pid_mode: None,
+            ipc_mode: None,
+            namespace_owner: None,
+            stop_timeout: Duration::from_secs(30),
+            log_driver: None,
+        }
+    }
+}
+
 /// A container's health as the runtime's health check reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Health {

@@ -467,7 +467,7 @@ fn create_tasks(
             .container_definitions
             .iter()
             .map(|c| {
-                let c = resources::effective_container(c, &launch.overrides);
+                let c = launch.overrides.apply_to(c);
                 Container {
                     container_arn: api.scope.container(
                         &launch.cluster,
