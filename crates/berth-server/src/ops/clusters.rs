@@ -4,6 +4,7 @@ use berth_model::arn;
 use berth_model::cluster::{self, Cluster, ClusterSetting, KeyValuePair};
 use berth_model::instance::ContainerInstance;
 use berth_model::names::{self, check_resource_name, check_tags};
+use berth_model::task::TaskStatus;
 use berth_model::{Failure, Tag};
 use berth_store::Compare;
 use serde::Deserialize;
@@ -269,9 +270,10 @@ impl LiveCounts {
         }
         // Tasks and services are read generically so these counts stay right as their types grow.
         for t in state::list::<Value>(store, &keys::tasks_of(cluster)).await? {
-            match t.value.get("lastStatus").and_then(Value::as_str) {
-                Some("RUNNING") => counts.running_tasks += 1,
-                Some("STOPPED") | None => {}
+            // As on instances: placed but not yet running is pending; running until stopped is running.
+            match t.value.get("lastStatus").and_then(Value::as_str).and_then(TaskStatus::parse) {
+                Some(TaskStatus::Stopped) | None => {}
+                Some(s) if s >= TaskStatus::Running => counts.running_tasks += 1,
                 Some(_) => counts.pending_tasks += 1,
             }
         }
