@@ -20,7 +20,6 @@ Output: one JSON line per result on stdout; progress on stderr.
 """
 
 import argparse
-import configparser
 import http.client
 import json
 import multiprocessing
@@ -38,6 +37,9 @@ import threading
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from benchlib import free_port, log, read_creds, tree_cpu_seconds  # noqa: E402
+
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
@@ -45,47 +47,17 @@ from botocore.credentials import Credentials
 REPO = Path(__file__).resolve().parents[1]
 REGION = "us-east-1"
 TARGET_PREFIX = "AmazonEC2ContainerServiceV20141113."
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 SEED_FAMILIES = 10
 SEED_REVISIONS = 5
 
 
-def log(*a):
-    print(*a, file=sys.stderr, flush=True)
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 # ------------------------------------------------------------------------------------------------------
 # servers
 
-def proc_cpu_seconds(pid):
-    """utime+stime of pid and all its descendants, in seconds (Linux /proc)."""
-    children = {}
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open(f"/proc/{d}/stat") as f:
-                parts = f.read().rsplit(")", 1)[1].split()
-            children.setdefault(int(parts[1]), []).append(int(d))
-        except OSError:
-            continue
-    total, todo = 0.0, [pid]
-    while todo:
-        p = todo.pop()
-        try:
-            with open(f"/proc/{p}/stat") as f:
-                parts = f.read().rsplit(")", 1)[1].split()
-            total += (int(parts[11]) + int(parts[12])) / CLK_TCK
-        except OSError:
-            pass
-        todo.extend(children.get(p, []))
-    return total
 
 
 def wait_port(port, proc, timeout=30):
@@ -101,10 +73,6 @@ def wait_port(port, proc, timeout=30):
     raise RuntimeError(f"port {port} not open after {timeout}s")
 
 
-def read_creds(path):
-    cp = configparser.ConfigParser()
-    cp.read(path)
-    return cp["berth"]["aws_access_key_id"].strip(), cp["berth"]["aws_secret_access_key"].strip()
 
 
 class Target:
@@ -338,7 +306,7 @@ def run_load(target, mode, duration, concurrency, processes, rate=None):
     def sample():
         for t in (start_at, end_at):
             time.sleep(max(0.0, t - time.monotonic()))
-            server_marks.append(proc_cpu_seconds(target.proc.pid))
+            server_marks.append(tree_cpu_seconds(target.proc.pid))
     sampler = threading.Thread(target=sample)
     sampler.start()
     with ctx.Pool(processes) as pool:
@@ -408,9 +376,9 @@ def run_rust_load(berth_bin, tgt, duration, concurrency):
         argv += ["--credentials", str(tgt.creds_path)]
     else:
         argv += ["--access-key-id", tgt.creds[0], "--secret-access-key", tgt.creds[1]]
-    cpu0, wall0 = proc_cpu_seconds(tgt.proc.pid), time.monotonic()
+    cpu0, wall0 = tree_cpu_seconds(tgt.proc.pid), time.monotonic()
     out = subprocess.run(argv, check=True, capture_output=True, text=True, timeout=duration + 120)
-    cpu1, wall1 = proc_cpu_seconds(tgt.proc.pid), time.monotonic()
+    cpu1, wall1 = tree_cpu_seconds(tgt.proc.pid), time.monotonic()
     r = json.loads(out.stdout.strip().splitlines()[-1])
     # Seeding and connection set-up fall inside this window too, so this slightly overstates the server's share.
     r.update({"target": tgt.name, "mode": "throughput", "host_cpus": os.cpu_count(),

@@ -852,12 +852,16 @@ fn current_mod_revision(conn: &Connection, key: &str) -> rusqlite::Result<Option
 }
 
 fn load_current(conn: &Connection, key: &str) -> rusqlite::Result<Option<KeyValue>> {
-    conn.prepare_cached(&format!(
-        "SELECT {KV_COLUMNS} FROM kv_current c JOIN kv k ON k.name = c.name AND k.revision = c.revision
-         WHERE c.name = ?1"
-    ))?
-    .query_row([key.as_bytes()], |r| kv_from_row(r, 0))
-    .optional()
+    conn.prepare_cached(&load_current_sql())?.query_row([key.as_bytes()], |r| kv_from_row(r, 0)).optional()
+}
+
+/// A subquery, not a join of `kv_current` and `kv` on the name: with the join, SQLite derives `k.name = ?1` and
+/// marks the statement to be compiled again whenever ?1 is bound, which cost a fifth of the server's CPU.
+fn load_current_sql() -> String {
+    format!(
+        "SELECT {KV_COLUMNS} FROM kv k
+         WHERE k.name = ?1 AND k.revision = (SELECT revision FROM kv_current WHERE name = ?1)"
+    )
 }
 
 /// `seen` is the store's published revision: a reader can see a commit a moment before the writer publishes it, and
@@ -1016,6 +1020,21 @@ mod tests {
         assert_eq!(prefix_end(b"a\xff"), Some(b"b".to_vec()));
         assert_eq!(prefix_end(b"\xff\xff"), None);
         assert_eq!(prefix_end(b""), None);
+    }
+
+    #[tokio::test]
+    async fn point_reads_are_not_recompiled_per_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("s.db")).unwrap();
+        store.txn(vec![], vec![Op::put("a/1", b"x".to_vec())]).await.unwrap();
+        let mut conn = store.inner.open_reader().unwrap();
+        for key in ["a/1", "a/2", "a/1", "a/3"] {
+            let tx = conn.transaction().unwrap();
+            load_current(&tx, key).unwrap();
+        }
+        let stmt = conn.prepare_cached(&load_current_sql()).unwrap();
+        assert_eq!(stmt.get_status(rusqlite::StatementStatus::RePrepare), 0);
+        assert_eq!(stmt.get_status(rusqlite::StatementStatus::Run), 4);
     }
 
     #[test]
