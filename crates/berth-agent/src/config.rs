@@ -36,6 +36,8 @@ pub struct AgentConfig {
     pub metadata_port: Option<u16>,
     /// SIGTERM-to-SIGKILL grace for containers without a stopTimeout (ECS_CONTAINER_STOP_TIMEOUT).
     pub default_stop_timeout: Duration,
+    /// How long a stopped task's containers stay on the host (ECS_ENGINE_TASK_CLEANUP_WAIT_DURATION).
+    pub cleanup_wait: Duration,
     /// Extra attributes for the instance (ECS_INSTANCE_ATTRIBUTES).
     pub attributes: Vec<(String, Option<String>)>,
 }

@@ -91,6 +91,7 @@ pub async fn start(config: AgentConfig, runtime: Arc<dyn ContainerRuntime>) -> R
             default_stop_timeout: config.default_stop_timeout,
             metadata_endpoint,
             secrets_dir: Some(config.secrets_dir()),
+            cleanup_wait: config.cleanup_wait,
         },
         reports_tx,
         registry,

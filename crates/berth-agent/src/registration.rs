@@ -199,6 +199,7 @@ mod tests {
             reserved_udp_ports: vec![],
             metadata_port: None,
             default_stop_timeout: std::time::Duration::from_secs(30),
+            cleanup_wait: std::time::Duration::from_secs(3600),
             attributes: vec![("gpu".into(), Some("none".into()))],
         }
     }

@@ -113,6 +113,9 @@ struct HostArgs {
     /// Default seconds between SIGTERM and SIGKILL when stopping a container without a stopTimeout.
     #[arg(long, default_value_t = 30, env = "BERTH_STOP_TIMEOUT")]
     stop_timeout: u64,
+    /// Seconds a stopped task's containers stay on the host before they are removed.
+    #[arg(long, default_value_t = 3600, env = "BERTH_CLEANUP_WAIT")]
+    cleanup_wait: u64,
     /// Extra instance attribute NAME=VALUE (or NAME); repeatable.
     #[arg(long = "attribute", value_name = "NAME[=VALUE]")]
     attributes: Vec<String>,
@@ -357,6 +360,7 @@ fn agent_config(
         reserved_udp_ports: vec![],
         metadata_port: Some(host.metadata_port),
         default_stop_timeout: std::time::Duration::from_secs(host.stop_timeout),
+        cleanup_wait: std::time::Duration::from_secs(host.cleanup_wait),
         attributes,
     })
 }

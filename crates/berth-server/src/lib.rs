@@ -71,6 +71,7 @@ pub async fn build_api(store: Arc<dyn Store>, config: &ServerConfig) -> Result<A
         agent_deadline: config.agent_deadline,
         task_retention: config.task_retention,
         closing: tokio::sync::watch::Sender::new(false),
+        placement_locks: Default::default(),
     }))
 }
 

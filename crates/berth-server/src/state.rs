@@ -50,6 +50,9 @@ pub mod keys {
     pub fn assignment(cluster: &str, instance_id: &str, task_id: &str) -> String {
         format!("assignments/{cluster}/{instance_id}/{task_id}")
     }
+    pub fn assignments_of_cluster(cluster: &str) -> String {
+        format!("assignments/{cluster}/")
+    }
     pub fn assignments_of(cluster: &str, instance_id: &str) -> String {
         format!("assignments/{cluster}/{instance_id}/")
     }

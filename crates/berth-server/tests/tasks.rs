@@ -15,6 +15,9 @@ use serde_json::{Value, json};
 
 struct World {
     api: Arc<Api>,
+    /// A second control plane over the same store, as another server replica would be: its placements do not
+    /// share the first one's in-process lock, only the store's compares.
+    replica: Arc<Api>,
     _dir: tempfile::TempDir,
 }
 
@@ -24,8 +27,10 @@ async fn world(deadline: Duration, retention: Duration) -> World {
     let mut config = ServerConfig::new("us-east-1", "000000000000", AuthMode::Disabled);
     config.agent_deadline = deadline;
     config.task_retention = retention;
-    let api = berth_server::build_api(Arc::new(store), &config).await.unwrap();
-    World { api, _dir: dir }
+    let store: Arc<dyn berth_store::Store> = Arc::new(store);
+    let api = berth_server::build_api(store.clone(), &config).await.unwrap();
+    let replica = berth_server::build_api(store, &config).await.unwrap();
+    World { api, replica, _dir: dir }
 }
 
 impl World {
@@ -276,8 +281,8 @@ async fn concurrent_run_tasks_never_over_commit() {
     let hosts = [w.host(1024, 2048).await, w.host(1024, 2048).await, w.host(512, 2048).await];
     w.register_web(100, 0).await; // 256 cpu each: 4 + 4 + 2 = 10 fit
     let mut calls = Vec::new();
-    for _ in 0..40 {
-        let api = w.api.clone();
+    for i in 0..40 {
+        let api = if i % 2 == 0 { w.api.clone() } else { w.replica.clone() };
         calls.push(tokio::spawn(async move {
             dispatch(api, "RunTask", json!({"taskDefinition": "web", "count": 2})).await
         }));
@@ -322,9 +327,10 @@ async fn a_silent_agent_loses_its_tasks_and_instance_connection() {
     // No placements on a disconnected instance.
     let out = w.ok("RunTask", json!({"taskDefinition": "web"})).await;
     assert_eq!(out["failures"][0]["reason"], "AGENT");
-    // The agent returns: connected again, and its manifest shows the task STOPPED so it stops the containers.
+    // The agent returns: connected again, and its manifest no longer holds the task, so it stops the containers
+    // it still has as orphans.
     let manifest = w.poll(&host, None).await;
-    assert_eq!(manifest["tasks"][0]["task"]["desiredStatus"], "STOPPED");
+    assert_eq!(manifest["tasks"], json!([]));
     assert_eq!(w.instance(&host).await["agentConnected"], true);
 }
 
@@ -358,11 +364,11 @@ async fn reaper_removes_stopped_tasks_after_retention() {
     let out = w.ok("RunTask", json!({"taskDefinition": "web"})).await;
     let arn = out["tasks"][0]["taskArn"].as_str().unwrap().to_owned();
     w.report(&arn, "STOPPED", "STOPPED", Some(0)).await;
+    assert_eq!(w.poll(&host, None).await["tasks"], json!([]), "a stopped task leaves the manifest");
     tokio::time::sleep(Duration::from_millis(50)).await;
     assert_eq!(berth_server::controllers::reaper::pass(&w.api).await.unwrap(), 1);
     let out = w.ok("DescribeTasks", json!({"tasks": [arn]})).await;
     assert_eq!(out["failures"][0]["reason"], "MISSING");
-    assert_eq!(w.poll(&host, None).await["tasks"], json!([]));
 }
 
 #[tokio::test]

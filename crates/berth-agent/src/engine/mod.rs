@@ -51,6 +51,9 @@ pub struct EngineConfig {
     /// Where private registry credentials live: `repositoryCredentials.credentialsParameter` `.../<name>` is the
     /// file `<secrets_dir>/<name>` holding `{"username": ..., "password": ...}`.
     pub secrets_dir: Option<PathBuf>,
+    /// How long a stopped task's containers stay on the host after the task left the manifest (ECS keeps them
+    /// 3 h, ECS_ENGINE_TASK_CLEANUP_WAIT_DURATION), so they can still be inspected.
+    pub cleanup_wait: Duration,
 }
 
 impl Default for EngineConfig {
@@ -62,6 +65,7 @@ impl Default for EngineConfig {
             default_stop_timeout: Duration::from_secs(30),
             metadata_endpoint: None,
             secrets_dir: None,
+            cleanup_wait: Duration::from_secs(3600),
         }
     }
 }
@@ -78,6 +82,8 @@ struct TaskEntry {
     tx: mpsc::UnboundedSender<Command>,
     shared: Arc<Shared>,
     stop_sent: bool,
+    /// When a stopped task was first missing from the manifest; its cleanup is due `cleanup_wait` later.
+    left_manifest: Option<tokio::time::Instant>,
 }
 
 #[derive(Default)]
@@ -152,6 +158,7 @@ impl Engine {
                 }
                 let wants_stop = assigned.task.desired_status == "STOPPED" || assigned.task.is_stopped();
                 if let Some(entry) = state.tasks.get_mut(&arn) {
+                    entry.left_manifest = None;
                     if wants_stop && !entry.stop_sent {
                         entry.stop_sent = true;
                         let _ = entry.tx.send(Command::Stop);
@@ -165,9 +172,25 @@ impl Engine {
                 }
                 info!(task = %arn, desired = %assigned.task.desired_status, adopted = adopted.len(), "new task");
                 let (tx, shared) = task::spawn(self.ctx.clone(), assigned, adopted);
-                state.tasks.insert(arn, TaskEntry { tx, shared, stop_sent: wants_stop });
+                state.tasks.insert(arn, TaskEntry { tx, shared, stop_sent: wants_stop, left_manifest: None });
             }
-            let gone: Vec<String> = state.tasks.keys().filter(|arn| !seen.contains(*arn)).cloned().collect();
+            // Stopped tasks leave the manifest as soon as the server has their STOPPED; their containers stay for
+            // the cleanup wait (checked on every manifest, which comes at least every poll timeout). A running task
+            // that left it is an orphan: stopped and removed now.
+            let now = tokio::time::Instant::now();
+            let wait = self.ctx.config.cleanup_wait;
+            let gone: Vec<String> = state
+                .tasks
+                .iter_mut()
+                .filter(|(arn, _)| !seen.contains(*arn))
+                .filter_map(|(arn, entry)| {
+                    if !entry.shared.is_stopped() {
+                        return Some(arn.clone());
+                    }
+                    let left = *entry.left_manifest.get_or_insert(now);
+                    (now.duration_since(left) >= wait).then(|| arn.clone())
+                })
+                .collect();
             for arn in gone {
                 if let Some(entry) = state.tasks.remove(&arn) {
                     let command = if entry.shared.is_stopped() { Command::Cleanup } else { Command::Orphan };

@@ -34,6 +34,14 @@ impl Harness {
     }
 
     fn with_runtime(fake: Arc<FakeRuntime>, secrets_dir: Option<std::path::PathBuf>) -> Harness {
+        Harness::with_cleanup_wait(fake, secrets_dir, Duration::ZERO)
+    }
+
+    fn with_cleanup_wait(
+        fake: Arc<FakeRuntime>,
+        secrets_dir: Option<std::path::PathBuf>,
+        cleanup_wait: Duration,
+    ) -> Harness {
         let runtime: Arc<dyn ContainerRuntime> = fake.clone();
         let registry = Registry::new(runtime.clone());
         let (tx, reports) = mpsc::unbounded_channel();
@@ -44,6 +52,7 @@ impl Harness {
             default_stop_timeout: Duration::from_secs(30),
             metadata_endpoint: Some(ENDPOINT.into()),
             secrets_dir: secrets_dir.clone(),
+            cleanup_wait,
         };
         let engine = Engine::new(runtime, config, tx, registry.clone());
         let events = {
@@ -726,6 +735,28 @@ async fn task_volumes_are_created_and_removed() {
     h.settle().await;
     assert_eq!(h.fake.volume_names(), vec!["common"]);
     assert!(h.fake.container_ids().is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn stopped_containers_stay_for_the_cleanup_wait() {
+    let mut h = Harness::with_cleanup_wait(Arc::new(FakeRuntime::new()), None, Duration::from_secs(600));
+    let t = task("t-wait", json!([{"name": "app", "image": "busybox"}]), json!({}));
+    h.apply(&[&t]).await;
+    h.status("RUNNING").await;
+    h.apply(&[&stopped(&t)]).await;
+    h.status("STOPPED").await;
+    // The server drops a stopped task from the manifest at once; its container stays to be inspected.
+    h.apply(&[]).await;
+    h.settle().await;
+    assert_eq!(h.fake.container_ids().len(), 1);
+    tokio::time::advance(Duration::from_secs(300)).await;
+    h.apply(&[]).await;
+    h.settle().await;
+    assert_eq!(h.fake.container_ids().len(), 1, "still inside the wait");
+    tokio::time::advance(Duration::from_secs(301)).await;
+    h.apply(&[]).await;
+    h.settle().await;
+    assert!(h.fake.container_ids().is_empty(), "removed once the wait is over");
 }
 
 #[tokio::test(start_paused = true)]

@@ -73,9 +73,6 @@ async fn stop_lost_tasks(api: &Api, cluster: &str, instance_id: &str, reason: &s
             let mut compares = vec![current.unchanged()];
             let mut ops = Vec::new();
             finish_stop(&mut stored, from, instance, &mut compares, &mut ops, api.now())?;
-            let mut assignment = a.value.clone();
-            assignment.desired_status = "STOPPED".into();
-            ops.push(state::put(&a.key, &assignment)?);
             ops.push(state::put(&task_key, &stored)?);
             Ok((compares, ops, ()))
         })

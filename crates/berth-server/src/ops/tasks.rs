@@ -41,7 +41,18 @@ pub struct StoredTask {
 pub struct Assignment {
     pub task_arn: String,
     pub desired_status: String,
+    /// The task's group, so placement counts the groups on each instance without reading the tasks.
+    #[serde(default)]
+    pub group: Option<String>,
     pub task_definition: TaskDefinition,
+}
+
+/// The part of an assignment placement reads (serde skips the definition without building it).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct AssignmentGroup {
+    #[serde(default)]
+    group: Option<String>,
 }
 
 /// Most tasks one RunTask places, and most instances one StartTask names.
@@ -181,6 +192,8 @@ pub async fn run_task(api: &Api, req: RunTaskRequest) -> ApiResult<Value> {
 
     let seed = u64::from_le_bytes(uuid::Uuid::new_v4().as_bytes()[..8].try_into().unwrap_or_default());
     let store = api.store.as_ref();
+    let lock = api.placement_lock(&launch.cluster);
+    let _placing = lock.lock().await;
     let (tasks, failures) = state::commit(store, || async {
         let mut nodes = snapshot(api, &launch.cluster).await?;
         if nodes.iter().all(|n| n.value.instance.status == "INACTIVE") {
@@ -231,6 +244,8 @@ pub async fn start_task(api: &Api, req: StartTaskRequest) -> ApiResult<Value> {
     }
     let launch = prepare(api, &req.common, "EC2".into()).await?;
     let store = api.store.as_ref();
+    let lock = api.placement_lock(&launch.cluster);
+    let _placing = lock.lock().await;
     let (tasks, failures) = state::commit(store, || async {
         let mut nodes = snapshot(api, &launch.cluster).await?;
         let mut plain: Vec<Node> = nodes.iter().map(|n| n.value.clone()).collect();
@@ -416,20 +431,19 @@ fn check_overrides(def: &TaskDefinition, overrides: &TaskOverride) -> ApiResult<
 async fn snapshot(api: &Api, cluster: &str) -> ApiResult<Vec<Versioned<Node>>> {
     let store = api.store.as_ref();
     let instances = state::list::<ContainerInstance>(store, &keys::instances_of(cluster)).await?;
+    // Assignments exist while their task has not stopped, and name the task's group.
     let mut groups: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for t in state::list::<StoredTask>(store, &keys::tasks_of(cluster)).await? {
-        let task = t.value.task;
-        if task.is_stopped() {
-            continue;
-        }
-        if let (Some(inst), Some(group)) = (task.container_instance_arn, task.group) {
-            groups.entry(inst).or_default().push(group);
+    let prefix = keys::assignments_of_cluster(cluster);
+    for kv in store.list(&prefix, berth_store::ListOptions::default()).await?.kvs {
+        let Some(instance_id) = kv.key[prefix.len()..].split('/').next() else { continue };
+        if let Ok(AssignmentGroup { group: Some(group) }) = serde_json::from_slice(&kv.value) {
+            groups.entry(instance_id.to_owned()).or_default().push(group);
         }
     }
     let nodes = instances
         .into_iter()
         .map(|i| {
-            let task_groups = groups.remove(&i.value.container_instance_arn).unwrap_or_default();
+            let task_groups = groups.remove(i.value.id()).unwrap_or_default();
             Versioned { key: i.key, mod_revision: i.mod_revision, value: Node::new(i.value, task_groups) }
         })
         .collect();
@@ -530,6 +544,7 @@ fn create_tasks(
         let assignment = Assignment {
             task_arn: task_arn.clone(),
             desired_status: "RUNNING".into(),
+            group: Some(launch.group.clone()),
             task_definition: launch.definition.clone(),
         };
         resources::apply(&mut node.value.instance, &reservation, 1);
@@ -640,10 +655,8 @@ pub async fn request_stop(api: &Api, cluster: &str, key: &str, code: &str, reaso
         }
         if agent_gone {
             finish_stop(&mut stored, status, instance, &mut compares, &mut ops, now)?;
-        }
-        if let Some(inst) = stored.task.container_instance_arn.as_deref() {
-            let (_, inst_id) = arn::scoped_id(inst, "container-instance");
-            let akey = keys::assignment(cluster, inst_id, stored.task.id());
+        } else if let Some(akey) = assignment_key(&stored.task) {
+            // Tell the agent: its manifest shows the task's desired status from the assignment's change.
             if let Some(mut a) = state::get::<Assignment>(store, &akey).await? {
                 a.value.desired_status = "STOPPED".into();
                 compares.push(a.unchanged());
@@ -656,7 +669,14 @@ pub async fn request_stop(api: &Api, cluster: &str, key: &str, code: &str, reaso
     .await
 }
 
-/// Marks a task STOPPED now and gives its resources back to its instance (adding the instance's compare and put).
+/// The assignment key of a placed task.
+pub fn assignment_key(task: &Task) -> Option<String> {
+    let (_, inst_id) = arn::scoped_id(task.container_instance_arn.as_deref()?, "container-instance");
+    Some(keys::assignment(arn::cluster_name(&task.cluster_arn), inst_id, task.id()))
+}
+
+/// Marks a task STOPPED now, gives its resources back to its instance (adding the instance's compare and put) and
+/// deletes its assignment: the manifest holds live tasks only, and the agent cleans up what leaves it.
 pub fn finish_stop(
     stored: &mut StoredTask,
     from: Option<TaskStatus>,
@@ -675,6 +695,9 @@ pub fn finish_stop(
         if c.last_status != "STOPPED" {
             c.last_status = "STOPPED".into();
         }
+    }
+    if let Some(akey) = assignment_key(&stored.task) {
+        ops.push(Op::delete(akey));
     }
     if let Some(mut inst) = instance {
         resources::apply(&mut inst.value, &stored.reservation, -1);
