@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import REPO, berth_bin, clean_env, error_of, uniq
+from conftest import REPO, berth_bin, clean_env, error_of, free_port, uniq
 
 # Everything here runs containers through Berth's agent: nothing to check against moto.
 pytestmark = pytest.mark.berth_only
@@ -488,7 +488,7 @@ def test_bad_input_starts_nothing(ecs, instance):
 
 def test_ports_conflict_with_a_fixed_host_port(ecs, instance, started):
     family = uniq("fixed")
-    port = _free_port()
+    port = free_port()
     register(ecs, family, container("web", HTTPD, portMappings=[{"containerPort": 80, "hostPort": port}]))
     [arn] = run(ecs, family)
     started.append(arn)
@@ -499,11 +499,6 @@ def test_ports_conflict_with_a_fixed_host_port(ecs, instance, started):
     assert t["containers"][0]["networkBindings"][0]["hostPort"] == port
     assert "berth ok" in http_get(port)
 
-
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 # --- (c) a second host: `berth agent` as its own process --------------------------------------------------------
@@ -647,3 +642,25 @@ def test_agent_restart_keeps_running_containers(server_factory, agents, test_ima
     ci = instance_of(ecs, arn, "ml")
     assert ci["agentConnected"] and ci["runningTasksCount"] == 2, ci
     stop_all(ecs, tasks[:2], cluster="ml", wait=True)
+
+
+def test_server_restart_changes_nothing_on_the_host(server_factory, agents, test_image, tmp_path):
+    srv, ecs, agent, arn = second_host(server_factory, agents, tmp_path, ["--agent-deadline", "60"])
+    family = uniq("srvrestart")
+    register(ecs, family)
+    tasks = run(ecs, family, count=2, cluster="ml")
+    running = wait_status(ecs, tasks, "RUNNING", cluster="ml")
+    ids = sorted(t["containers"][0]["runtimeId"] for t in running)
+
+    srv.restart()
+    ecs = srv.client()
+    # The agent's work channel breaks and comes back with backoff; its containers are left alone meanwhile.
+    wait_until("agent reconnected", lambda: instance_of(ecs, arn, "ml")["agentConnected"])
+    time.sleep(2)
+    now = wait_status(ecs, tasks, "RUNNING", cluster="ml")
+    assert sorted(t["containers"][0]["runtimeId"] for t in now) == ids, "same containers after the server restart"
+    assert sorted(containers_with(INSTANCE_LABEL, arn)) == ids, "nothing started or stopped on the host"
+    assert agent.proc.poll() is None, "the agent rides out the server's restart"
+    more = run(ecs, family, count=1, cluster="ml")
+    wait_status(ecs, more, "RUNNING", cluster="ml")
+    stop_all(ecs, tasks + more, cluster="ml", wait=True)
