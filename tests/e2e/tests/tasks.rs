@@ -363,3 +363,37 @@ async fn bad_input_starts_nothing() {
     let listed = ecs.list_tasks().send().await.expect("list");
     assert!(listed.task_arns().is_empty(), "nothing started");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn restart_policy_restarts_the_container_in_place() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let berth = started(dir.path());
+    let ecs = berth.ecs();
+    // ECS's shortest restartAttemptPeriod is 60 s: the container must run that long before a restart is attempted.
+    let flaky = container("flaky", &["sh", "-c", "sleep 62; exit 3"])
+        .restart_policy(
+            aws_sdk_ecs::types::ContainerRestartPolicy::builder()
+                .enabled(true)
+                .restart_attempt_period(60)
+                .build()
+                .expect("restart policy"),
+        )
+        .build();
+    register(&ecs, "flaky", vec![flaky]).await;
+    let arn = run(&ecs, "flaky", 1).await[0].task_arn().expect("arn").to_owned();
+    let t = wait_status(&ecs, &arn, "RUNNING").await;
+    let id = t.containers()[0].runtime_id().expect("id").to_owned();
+    let first_start = docker(&["inspect", "-f", "{{.State.StartedAt}}", &id]);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let started_at = docker(&["inspect", "-f", "{{.State.StartedAt}}", &id]);
+        if started_at != first_start {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the container was not restarted");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let t = describe(&ecs, &arn).await;
+    assert_eq!(t.last_status(), Some("RUNNING"), "the task goes on: {t:?}");
+    assert_eq!(t.containers()[0].runtime_id(), Some(id.as_str()), "the same container, started again");
+}

@@ -122,6 +122,7 @@ impl TaskRun {
                     }),
                     log_driver: c.def.log_configuration.as_ref().map(|l| l.log_driver.clone()),
                     log_options: c.def.log_configuration.as_ref().and_then(|l| l.options.clone()).unwrap_or_default(),
+                    restart_count: c.def.restart_policy.as_ref().filter(|p| p.enabled).map(|_| c.restart_count),
                 })
                 .collect(),
             task_tags: self.task.tags.clone().unwrap_or_default(),

@@ -118,6 +118,8 @@ pub(super) struct Ctr {
     pub started_at: Option<f64>,
     pub finished_at: Option<f64>,
     pub started_instant: Option<Instant>,
+    /// Restarts done by the container restart policy.
+    pub restart_count: u32,
     pub stop_timeout: Duration,
     pub gpu_ids: Vec<String>,
     pub container_arn: String,
@@ -206,6 +208,19 @@ pub(super) struct TaskRun {
 }
 
 /// Epoch seconds, millisecond precision.
+/// Whether a container's restart policy restarts it after this exit (ECS's rules): the policy is enabled, the exit
+/// code is known and not ignored, and the container ran for at least `restartAttemptPeriod` (300 s by default)
+/// since it last started, so one that keeps failing fast is left stopped.
+fn restart_due(c: &Ctr, code: Option<i32>) -> bool {
+    let Some(policy) = c.def.restart_policy.as_ref().filter(|p| p.enabled) else { return false };
+    let Some(code) = code else { return false };
+    if policy.ignored_exit_codes.as_ref().is_some_and(|ignored| ignored.contains(&code)) {
+        return false;
+    }
+    let period = Duration::from_secs(policy.restart_attempt_period.and_then(|p| u64::try_from(p).ok()).unwrap_or(300));
+    c.started_instant.is_some_and(|started| started.elapsed() >= period)
+}
+
 pub(super) fn now() -> f64 {
     let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
     (since.as_millis() as f64) / 1000.0
@@ -314,6 +329,7 @@ impl TaskRun {
                     started_at: None,
                     finished_at: None,
                     started_instant: None,
+                    restart_count: 0,
                     stop_timeout,
                     gpu_ids: server.map(|c| c.gpu_ids.clone()).unwrap_or_default(),
                     container_arn: server.map(|c| c.container_arn.clone()).unwrap_or_default(),
@@ -725,6 +741,15 @@ impl TaskRun {
             return;
         }
         let was_running = c.status == CStatus::Running;
+        if was_running && self.stop.is_none() && restart_due(c, code) {
+            // Restarted in place: the task goes on, the container is started again by the next progress step.
+            c.restart_count += 1;
+            c.status = CStatus::Created;
+            c.exit_code = code;
+            info!(task = %self.arn, container = %c.def.name, exit_code = ?code, restarts = c.restart_count,
+                "container exited; restarting it under its restart policy");
+            return;
+        }
         c.status = CStatus::Stopped;
         c.started |= was_running;
         c.exit_code = code;

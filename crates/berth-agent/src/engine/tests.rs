@@ -979,3 +979,50 @@ async fn restart_creates_containers_the_earlier_agent_never_created() {
     assert_eq!(h.fake.started(), vec!["app"]);
     assert_eq!(container(&running, "app").runtime_id, h.fake.state_of("app").map(|s| s.id));
 }
+
+#[tokio::test(start_paused = true)]
+async fn restart_policy_restarts_in_place_and_gives_up_on_fast_failures() {
+    let mut h = Harness::new();
+    let t = task(
+        "t-restart",
+        json!([{"name": "app", "image": "busybox",
+                "restartPolicy": {"enabled": true, "ignoredExitCodes": [0], "restartAttemptPeriod": 60}}]),
+        json!({}),
+    );
+    h.apply(&[&t]).await;
+    h.status("RUNNING").await;
+    // Ran longer than the attempt period: restarted, the task goes on.
+    tokio::time::advance(Duration::from_secs(61)).await;
+    h.fake.exit("app", 1);
+    h.settle().await;
+    assert_eq!(h.fake.started().iter().filter(|n| *n == "app").count(), 2, "started again");
+    assert!(h.seen.iter().all(|r| r.status.as_deref() != Some("STOPPING")), "the task did not stop");
+    let spec = h.fake.spec("app").unwrap();
+    let uri = &spec.extra_env.iter().find(|(k, _)| k == "ECS_CONTAINER_METADATA_URI_V4").unwrap().1;
+    let (_, metadata) = h.registry.lookup(uri.rsplit('/').next().unwrap()).unwrap();
+    assert_eq!(metadata.restart_count, Some(1), "the metadata endpoint shows the restart");
+    // Failing again before the period is over: no restart; the essential exit stops the task.
+    tokio::time::advance(Duration::from_secs(5)).await;
+    h.fake.exit("app", 1);
+    let done = h.status("STOPPED").await;
+    assert_eq!(done.stop_code.as_deref(), Some(stop_code::ESSENTIAL_CONTAINER_EXITED));
+    assert_eq!(container(&done, "app").exit_code, Some(1));
+}
+
+#[tokio::test(start_paused = true)]
+async fn restart_policy_ignores_listed_exit_codes() {
+    let mut h = Harness::new();
+    let t = task(
+        "t-ignored",
+        json!([{"name": "app", "image": "busybox",
+                "restartPolicy": {"enabled": true, "ignoredExitCodes": [0], "restartAttemptPeriod": 60}}]),
+        json!({}),
+    );
+    h.apply(&[&t]).await;
+    h.status("RUNNING").await;
+    tokio::time::advance(Duration::from_secs(61)).await;
+    h.fake.exit("app", 0);
+    let done = h.status("STOPPED").await;
+    assert_eq!(container(&done, "app").exit_code, Some(0));
+    assert_eq!(h.fake.started().iter().filter(|n| *n == "app").count(), 1);
+}

@@ -64,6 +64,8 @@ pub struct ContainerMetadata {
     pub health: Option<HealthMetadata>,
     pub log_driver: Option<String>,
     pub log_options: BTreeMap<String, String>,
+    /// Times the container restart policy restarted the container; `None` without a policy.
+    pub restart_count: Option<u32>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -279,6 +279,9 @@ struct ContainerDoc<'a> {
     container_arn: &'a str,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     networks: Vec<NetworkDoc<'a>>,
+    /// Only for containers with a restart policy, as AWS serves it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    restart_count: Option<u32>,
 }
 
 impl<'a> ContainerDoc<'a> {
@@ -312,6 +315,7 @@ impl<'a> ContainerDoc<'a> {
             log_driver: c.log_driver.as_deref().filter(|s| !s.is_empty()),
             log_options: &c.log_options,
             container_arn: &c.container_arn,
+            restart_count: c.restart_count,
             networks: c
                 .networks
                 .iter()
@@ -549,6 +553,7 @@ mod tests {
             finished_at: Some(T0 + 60.0),
             container_arn: "arn:aws:ecs:us-east-1:000000000000:container/default/0123456789abcdef/web".to_owned(),
             networks: vec![("bridge".to_owned(), "172.17.0.2".to_owned())],
+            restart_count: None,
             health: Some(HealthMetadata {
                 status: "HEALTHY".to_owned(),
                 status_since: Some(T0 + 2.0),
