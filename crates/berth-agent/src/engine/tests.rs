@@ -980,17 +980,23 @@ async fn restart_creates_containers_the_earlier_agent_never_created() {
     assert_eq!(container(&running, "app").runtime_id, h.fake.state_of("app").map(|s| s.id));
 }
 
-#[tokio::test(start_paused = true)]
-async fn restart_policy_restarts_in_place_and_gives_up_on_fast_failures() {
+/// A running task whose one container restarts after 60 s of running, unless it exits 0.
+async fn running_with_restart_policy(id: &str) -> Harness {
     let mut h = Harness::new();
     let t = task(
-        "t-restart",
+        id,
         json!([{"name": "app", "image": "busybox",
                 "restartPolicy": {"enabled": true, "ignoredExitCodes": [0], "restartAttemptPeriod": 60}}]),
         json!({}),
     );
     h.apply(&[&t]).await;
     h.status("RUNNING").await;
+    h
+}
+
+#[tokio::test(start_paused = true)]
+async fn restart_policy_restarts_in_place_and_gives_up_on_fast_failures() {
+    let mut h = running_with_restart_policy("t-restart").await;
     // Ran longer than the attempt period: restarted, the task goes on.
     tokio::time::advance(Duration::from_secs(61)).await;
     h.fake.exit("app", 1);
@@ -1011,15 +1017,7 @@ async fn restart_policy_restarts_in_place_and_gives_up_on_fast_failures() {
 
 #[tokio::test(start_paused = true)]
 async fn restart_policy_ignores_listed_exit_codes() {
-    let mut h = Harness::new();
-    let t = task(
-        "t-ignored",
-        json!([{"name": "app", "image": "busybox",
-                "restartPolicy": {"enabled": true, "ignoredExitCodes": [0], "restartAttemptPeriod": 60}}]),
-        json!({}),
-    );
-    h.apply(&[&t]).await;
-    h.status("RUNNING").await;
+    let mut h = running_with_restart_policy("t-ignored").await;
     tokio::time::advance(Duration::from_secs(61)).await;
     h.fake.exit("app", 0);
     let done = h.status("STOPPED").await;
