@@ -616,12 +616,18 @@ def test_separate_agent_host_lost_and_back(server_factory, agents, test_image, t
     stop_all(ecs, [again], cluster="ml", wait=True)
 
 
-def test_agent_restart_keeps_running_containers(server_factory, agents, test_image, tmp_path):
+def tasks_on_second_host(server_factory, agents, tmp_path, prefix, count):
+    """A second host (deadline 60 s) running `count` sleeper tasks: (server, ecs, agent, instance, family, arns,
+    described tasks)."""
     srv, ecs, agent, arn = second_host(server_factory, agents, tmp_path, ["--agent-deadline", "60"])
-    family = uniq("adopt")
+    family = uniq(prefix)
     register(ecs, family)
-    tasks = run(ecs, family, count=3, cluster="ml")
-    running = wait_status(ecs, tasks, "RUNNING", cluster="ml")
+    tasks = run(ecs, family, count=count, cluster="ml")
+    return srv, ecs, agent, arn, family, tasks, wait_status(ecs, tasks, "RUNNING", cluster="ml")
+
+
+def test_agent_restart_keeps_running_containers(server_factory, agents, test_image, tmp_path):
+    srv, ecs, agent, arn, family, tasks, running = tasks_on_second_host(server_factory, agents, tmp_path, "adopt", 3)
     ids = {t["taskArn"]: t["containers"][0]["runtimeId"] for t in running}
     assert sorted(containers_with(INSTANCE_LABEL, arn)) == sorted(ids.values())
 
@@ -645,11 +651,8 @@ def test_agent_restart_keeps_running_containers(server_factory, agents, test_ima
 
 
 def test_server_restart_changes_nothing_on_the_host(server_factory, agents, test_image, tmp_path):
-    srv, ecs, agent, arn = second_host(server_factory, agents, tmp_path, ["--agent-deadline", "60"])
-    family = uniq("srvrestart")
-    register(ecs, family)
-    tasks = run(ecs, family, count=2, cluster="ml")
-    running = wait_status(ecs, tasks, "RUNNING", cluster="ml")
+    srv, ecs, agent, arn, family, tasks, running = tasks_on_second_host(
+        server_factory, agents, tmp_path, "srvrestart", 2)
     ids = sorted(t["containers"][0]["runtimeId"] for t in running)
 
     srv.restart()
