@@ -250,8 +250,7 @@ async fn run_server(args: ServerArgs, host: Option<(HostArgs, bool)>) -> anyhow:
             let key = berth_client::AccessKey { access_key_id: id, secret_access_key: secret };
             let mut reserved = host_reserved_ports();
             reserved.push(listener_port(&endpoint));
-            let config =
-                agent_config(&host, endpoint.clone(), args.region.clone(), key, "default", data_dir, reserved)?;
+            let config = agent_config(&host, endpoint.clone(), args.region.clone(), key, "default", data_dir, reserved);
             start_agent(config).await
         }
         _ => None,
@@ -308,7 +307,7 @@ async fn run_agent(args: AgentArgs) -> anyhow::Result<()> {
         &args.cluster,
         data_dir,
         host_reserved_ports(),
-    )?;
+    );
     let runtime = Arc::new(
         berth_agent::runtime::docker::DockerRuntime::connect().await.context("connecting to the Docker Engine")?,
     );
@@ -336,7 +335,7 @@ fn agent_config(
     cluster: &str,
     data_dir: PathBuf,
     mut reserved_ports: Vec<u16>,
-) -> anyhow::Result<berth_agent::AgentConfig> {
+) -> berth_agent::AgentConfig {
     if host.metadata_port != 0 && !reserved_ports.contains(&host.metadata_port) {
         reserved_ports.push(host.metadata_port);
     }
@@ -347,7 +346,7 @@ fn agent_config(
             None => attributes.push((a.clone(), None)),
         }
     }
-    Ok(berth_agent::AgentConfig {
+    berth_agent::AgentConfig {
         server,
         region,
         access_key,
@@ -362,7 +361,7 @@ fn agent_config(
         default_stop_timeout: std::time::Duration::from_secs(host.stop_timeout),
         cleanup_wait: std::time::Duration::from_secs(host.cleanup_wait),
         attributes,
-    })
+    }
 }
 
 fn write_profile(region: &str, endpoint: &str, data_dir: &Path) {

@@ -162,7 +162,10 @@ async fn apply_change(api: &Api, cluster: &str, task_ref: &str, change: &TaskSta
         let mut stored = current.value.clone();
         let before = stored.task.status();
         let now = api.now();
-        let essentials = essential_names(api, cluster, &stored.task).await?;
+        // Task health only reads containers with a health status, so the definition is read only when one has it.
+        let any_health = stored.task.containers.iter().any(|c| c.health_status.is_some())
+            || change.containers.iter().any(|c| c.health_status.is_some());
+        let essentials = if any_health { essential_names(api, cluster, &stored.task).await? } else { vec![] };
         if !merge(&mut stored.task, change, now, &essentials) {
             return Ok((vec![], vec![], ()));
         }
