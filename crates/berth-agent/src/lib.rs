@@ -1,6 +1,7 @@
-//! The Berth agent: one per host. It registers the host as a container instance ([`registration`]), holds the
-//! work channel to the server ([`channel`]), runs tasks through the container runtime ([`engine`], [`runtime`]),
-//! reports what happens to them ([`reporter`]) and serves the task metadata endpoint ([`metadata`]).
+//! The Berth agent: one per host. It registers the host as a container instance ([`registration`], with the GPUs
+//! [`gpu`] finds), holds the work channel to the server ([`channel`]), runs tasks through the container runtime
+//! ([`engine`], [`runtime`]), reports what happens to them ([`reporter`]) and serves the task metadata endpoint
+//! ([`metadata`]).
 //!
 //! The agent keeps no task state of its own: Docker labels name each container's task, and the server's manifest
 //! says what should run, so a restarted agent adopts its containers instead of duplicating or orphaning them.
@@ -13,12 +14,13 @@ use tokio::sync::mpsc;
 pub mod channel;
 pub mod config;
 pub mod engine;
+pub mod gpu;
 pub mod metadata;
 pub mod registration;
 pub mod reporter;
 pub mod runtime;
 
-pub use config::AgentConfig;
+pub use config::{AgentConfig, GpuDiscovery, HostPortRange};
 
 use crate::engine::{Engine, EngineConfig};
 use crate::runtime::ContainerRuntime;
@@ -55,7 +57,12 @@ impl Agent {
 pub async fn start(config: AgentConfig, runtime: Arc<dyn ContainerRuntime>) -> Result<Agent, AgentError> {
     let client = berth_client::Client::new(&config.server, &config.region, &config.access_key, 4)?;
     let info = runtime.info().await?;
-    let instance = registration::register(&client, &config, &info).await?;
+    // NVML's initialization blocks; on the agent's single thread it would stall everything else.
+    let gpus = {
+        let mode = config.gpus.clone();
+        tokio::task::spawn_blocking(move || gpu::discover(&mode)).await.unwrap_or_default()
+    };
+    let instance = registration::register(&client, &config, &info, &gpus).await?;
     let arn = instance.container_instance_arn.clone();
     tracing::info!(instance = %arn, cluster = %config.cluster, "registered");
 

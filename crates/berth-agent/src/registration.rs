@@ -4,16 +4,20 @@
 use std::path::Path;
 
 use berth_client::{Client, ClientError};
-use berth_model::instance::{ContainerInstance, Resource, VersionInfo};
+use berth_model::instance::{ContainerInstance, PlatformDevice, Resource, VersionInfo};
 use berth_model::{Attribute, arn};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::config::AgentConfig;
+use crate::gpu::HostGpus;
 use crate::runtime::RuntimeInfo;
 
 /// The agent's version, as registered in `versionInfo`.
 pub const AGENT_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The attribute telling the server which host ports it may assign to dynamic port mappings (`LOW-HIGH`).
+pub const DYNAMIC_HOST_PORT_RANGE_ATTRIBUTE: &str = "berth.dynamic-host-port-range";
 
 /// What the state file holds.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -36,10 +40,11 @@ pub async fn register(
     client: &Client,
     config: &AgentConfig,
     info: &RuntimeInfo,
+    gpus: &HostGpus,
 ) -> Result<ContainerInstance, RegistrationError> {
     let path = config.state_file();
     let previous = read_state(&path)?.filter(|s| s.cluster == config.cluster);
-    let mut body = request(config, info);
+    let mut body = request(config, info, gpus);
     if let Some(state) = &previous {
         body["containerInstanceArn"] = json!(state.container_instance_arn);
     }
@@ -60,8 +65,9 @@ pub async fn register(
     Ok(instance)
 }
 
-/// The RegisterContainerInstance request for this host.
-pub fn request(config: &AgentConfig, info: &RuntimeInfo) -> Value {
+/// The RegisterContainerInstance request for this host. GPUs go in `platformDevices`, as the ECS agent sends them;
+/// the server makes them the instance's GPU resource.
+pub fn request(config: &AgentConfig, info: &RuntimeInfo, gpus: &HostGpus) -> Value {
     let memory_mib = (info.memory_bytes / (1024 * 1024)).saturating_sub(config.reserved_memory_mib);
     let ports = |list: &[u16]| list.iter().map(u16::to_string).collect::<Vec<_>>();
     let resources = vec![
@@ -70,7 +76,7 @@ pub fn request(config: &AgentConfig, info: &RuntimeInfo) -> Value {
         Resource::string_set("PORTS", ports(&config.reserved_ports)),
         Resource::string_set("PORTS_UDP", ports(&config.reserved_udp_ports)),
     ];
-    json!({
+    let mut body = json!({
         "cluster": config.cluster,
         "totalResources": resources,
         "versionInfo": VersionInfo {
@@ -78,13 +84,19 @@ pub fn request(config: &AgentConfig, info: &RuntimeInfo) -> Value {
             agent_hash: None,
             docker_version: Some(format!("DockerVersion: {}", info.version)),
         },
-        "attributes": attributes(config, info),
-    })
+        "attributes": attributes(config, info, gpus),
+    });
+    if !gpus.uuids.is_empty() {
+        let devices: Vec<PlatformDevice> =
+            gpus.uuids.iter().map(|id| PlatformDevice { id: id.clone(), kind: "GPU".to_owned() }).collect();
+        body["platformDevices"] = json!(devices);
+    }
+    body
 }
 
 /// The instance's attributes: ECS's built-in ones, the capabilities this agent implements (the names
 /// `requiresAttributes` uses, so task definitions written for ECS place here), and the configured extras.
-pub fn attributes(config: &AgentConfig, info: &RuntimeInfo) -> Vec<Attribute> {
+pub fn attributes(config: &AgentConfig, info: &RuntimeInfo, gpus: &HostGpus) -> Vec<Attribute> {
     let mut out = vec![
         Attribute::new("ecs.os-type", Some(&info.os_type)),
         Attribute::new("ecs.os-family", Some("LINUX")),
@@ -119,6 +131,16 @@ pub fn attributes(config: &AgentConfig, info: &RuntimeInfo) -> Vec<Attribute> {
         out.push(Attribute::new(format!("{new}{cap}"), None));
     }
     out.push(Attribute::new(format!("{old}privileged-container"), None));
+    // The ECS agent's driver attribute, so task definitions that require a driver version place here. Only with
+    // GPUs to offer, and only a version that is a valid attribute name, so a strange driver string cannot fail
+    // the registration.
+    if let Some(version) = gpus.driver_version.as_deref().filter(|_| !gpus.uuids.is_empty())
+        && (1..=64).contains(&version.len())
+        && version.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+    {
+        out.push(Attribute::new(format!("{new}nvidia-driver-version.{version}"), None));
+    }
+    out.push(Attribute::new(DYNAMIC_HOST_PORT_RANGE_ATTRIBUTE, Some(&config.dynamic_host_port_range.to_string())));
     for (name, value) in &config.attributes {
         out.push(Attribute::new(name.clone(), value.as_deref()));
     }
@@ -200,13 +222,19 @@ mod tests {
             metadata_port: None,
             default_stop_timeout: std::time::Duration::from_secs(30),
             cleanup_wait: std::time::Duration::from_secs(3600),
-            attributes: vec![("gpu".into(), Some("none".into()))],
+            attributes: vec![("stack".into(), Some("ml".into()))],
+            gpus: crate::config::GpuDiscovery::Off,
+            dynamic_host_port_range: crate::config::HostPortRange::default(),
         }
+    }
+
+    fn attribute<'a>(body: &'a Value, name: &str) -> Option<&'a Value> {
+        body["attributes"].as_array().unwrap().iter().find(|a| a["name"] == name)
     }
 
     #[test]
     fn registers_cores_memory_ports_and_capabilities() {
-        let body = request(&config(), &info());
+        let body = request(&config(), &info(), &HostGpus::default());
         let resources = body["totalResources"].as_array().unwrap();
         assert_eq!(resources[0]["integerValue"], 2048);
         assert_eq!(resources[1]["integerValue"], 4096 - 256);
@@ -224,12 +252,71 @@ mod tests {
             "com.amazonaws.ecs.capability.logging-driver.awslogs",
             "ecs.capability.container-health-check",
             "ecs.capability.container-ordering",
-            "gpu",
+            "stack",
         ] {
             assert!(names.contains(&expected), "missing {expected}");
         }
         assert!(!names.contains(&"com.amazonaws.ecs.capability.docker-remote-api.1.42"));
         assert_eq!(body["versionInfo"]["dockerVersion"], "DockerVersion: 20.10.24");
+    }
+
+    #[test]
+    fn gpus_are_platform_devices() {
+        let gpus = HostGpus {
+            uuids: vec![
+                "GPU-11111111-2222-3333-4444-555555555555".into(),
+                "GPU-66666666-7777-8888-9999-000000000000".into(),
+            ],
+            driver_version: Some("550.54.15".into()),
+        };
+        let body = request(&config(), &info(), &gpus);
+        assert_eq!(
+            body["platformDevices"],
+            json!([
+                {"id": "GPU-11111111-2222-3333-4444-555555555555", "type": "GPU"},
+                {"id": "GPU-66666666-7777-8888-9999-000000000000", "type": "GPU"},
+            ])
+        );
+        // The server derives the GPU resource from platformDevices; the agent does not send it twice.
+        let resources = body["totalResources"].as_array().unwrap();
+        assert!(resources.iter().all(|r| r["name"] != "GPU"));
+        let driver = attribute(&body, "ecs.capability.nvidia-driver-version.550.54.15").unwrap();
+        assert!(driver.get("value").is_none());
+        // What the server reads back.
+        let devices: Vec<PlatformDevice> = serde_json::from_value(body["platformDevices"].clone()).unwrap();
+        assert_eq!(devices.len(), 2);
+    }
+
+    #[test]
+    fn no_gpus_no_devices_nor_driver_attribute() {
+        let no_gpus = HostGpus { uuids: vec![], driver_version: Some("550.54.15".into()) };
+        for gpus in [HostGpus::default(), no_gpus] {
+            let body = request(&config(), &info(), &gpus);
+            assert!(body.get("platformDevices").is_none(), "{body}");
+            let names: Vec<&str> =
+                body["attributes"].as_array().unwrap().iter().map(|a| a["name"].as_str().unwrap()).collect();
+            assert!(!names.iter().any(|n| n.contains("driver-version")), "{names:?}");
+        }
+        // A driver string that is no valid attribute name is left out rather than failing the registration.
+        let odd = HostGpus { uuids: vec!["GPU-1".into()], driver_version: Some("550 beta".into()) };
+        let body = request(&config(), &info(), &odd);
+        assert!(
+            !body["attributes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|a| a["name"].as_str().unwrap().contains("driver-version"))
+        );
+    }
+
+    #[test]
+    fn registers_the_dynamic_host_port_range() {
+        let body = request(&config(), &info(), &HostGpus::default());
+        assert_eq!(attribute(&body, DYNAMIC_HOST_PORT_RANGE_ATTRIBUTE).unwrap()["value"], "49153-65535");
+        let mut custom = config();
+        custom.dynamic_host_port_range = "20000-29999".parse().unwrap();
+        let body = request(&custom, &info(), &HostGpus::default());
+        assert_eq!(attribute(&body, DYNAMIC_HOST_PORT_RANGE_ATTRIBUTE).unwrap()["value"], "20000-29999");
     }
 
     #[test]

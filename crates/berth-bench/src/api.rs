@@ -6,6 +6,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+use crate::pct;
+
 const SEED_FAMILIES: u64 = 10;
 const SEED_REVISIONS: u64 = 5;
 const OPERATIONS: [&str; 3] = ["RegisterTaskDefinition", "DescribeTaskDefinition", "ListTaskDefinitions"];
@@ -175,15 +177,6 @@ pub async fn run(load: &ApiLoad) -> Result<Value, BenchError> {
     }))
 }
 
-/// The p-th percentile of sorted microsecond samples, in milliseconds.
-fn pct(sorted: &[u32], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let idx = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
-    f64::from(sorted[idx.min(sorted.len() - 1)]) / 1000.0
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -198,13 +191,5 @@ mod tests {
         assert!((800..1200).contains(&counts[0]), "{counts:?}");
         assert!((4100..4900).contains(&counts[1]), "{counts:?}");
         assert!((4100..4900).contains(&counts[2]), "{counts:?}");
-    }
-
-    #[test]
-    fn percentiles() {
-        let s: Vec<u32> = (1..=100).map(|x| x * 1000).collect();
-        assert_eq!(pct(&s, 50.0), 51.0);
-        assert_eq!(pct(&s, 99.0), 99.0);
-        assert_eq!(pct(&[], 99.0), 0.0);
     }
 }

@@ -65,6 +65,57 @@ enum BenchCommand {
         #[arg(long, default_value_t = 32)]
         concurrency: usize,
     },
+    /// The scheduler alone: placement decisions over a synthetic cluster in memory (spread over zones plus binpack
+    /// plus memberOf, then each strategy alone). Prints placements/s and per-decision latency.
+    Placement {
+        /// Container instances in the synthetic cluster.
+        #[arg(long, default_value_t = 10_000)]
+        instances: usize,
+        /// Placement decisions per scenario.
+        #[arg(long, default_value_t = 100_000)]
+        tasks: usize,
+    },
+    /// Hollow agents (the real agent on a fake runtime) join a cluster, RunTask places tasks on them, and the clock
+    /// stops when the server counts every placed task RUNNING: tasks/s, RunTask latency and the server's peak
+    /// memory. Starts its own server (this executable, a fresh data directory) unless --endpoint is given.
+    Cluster {
+        /// Hollow agents to register.
+        #[arg(long, default_value_t = berth_bench::cluster::DEFAULT_HOLLOW)]
+        hollow: usize,
+        /// Tasks to place, by RunTask calls of up to 10.
+        #[arg(long, default_value_t = berth_bench::cluster::DEFAULT_TASKS)]
+        tasks: u64,
+        /// RunTask calls in flight.
+        #[arg(long, default_value_t = 32)]
+        concurrency: usize,
+        /// Agents registering at once.
+        #[arg(long, default_value_t = 64)]
+        register_concurrency: usize,
+        /// vCPUs of each hollow host.
+        #[arg(long, default_value_t = berth_bench::cluster::DEFAULT_HOST_CPUS)]
+        host_cpus: u32,
+        /// MiB of memory of each hollow host.
+        #[arg(long, default_value_t = berth_bench::cluster::DEFAULT_HOST_MEMORY_MIB)]
+        host_memory: u64,
+        /// Seconds from the first RunTask until every placed task must be RUNNING.
+        #[arg(long, default_value_t = 300.0)]
+        timeout: f64,
+        /// Drive this running server instead of starting one (its memory is then not measured).
+        #[arg(long)]
+        endpoint: Option<String>,
+        /// With --endpoint: a shared-credentials file with profile `berth`.
+        #[arg(long, requires = "endpoint", conflicts_with_all = ["access_key_id", "secret_access_key"])]
+        credentials: Option<PathBuf>,
+        #[arg(long, requires_all = ["endpoint", "secret_access_key"])]
+        access_key_id: Option<String>,
+        #[arg(long, requires = "access_key_id")]
+        secret_access_key: Option<String>,
+        #[arg(long, default_value = "us-east-1")]
+        region: String,
+        /// The cluster to fill (default `bench`, or `bench-<unix seconds>` on an existing server).
+        #[arg(long)]
+        cluster: Option<String>,
+    },
 }
 
 #[derive(Args, Clone)]
@@ -119,6 +170,19 @@ struct HostArgs {
     /// Extra instance attribute NAME=VALUE (or NAME); repeatable.
     #[arg(long = "attribute", value_name = "NAME[=VALUE]")]
     attributes: Vec<String>,
+    /// `auto` registers the host's NVIDIA GPUs (found through NVML; none without the driver), `none` registers none.
+    #[arg(long, value_enum, default_value_t = GpusArg::Auto, env = "BERTH_GPUS")]
+    gpus: GpusArg,
+    /// Host ports the server may assign to bridge port mappings without a hostPort.
+    #[arg(long, value_name = "LOW-HIGH", default_value_t = berth_agent::config::DEFAULT_DYNAMIC_HOST_PORT_RANGE,
+          env = "BERTH_DYNAMIC_HOST_PORT_RANGE")]
+    dynamic_host_port_range: berth_agent::HostPortRange,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum GpusArg {
+    Auto,
+    None,
 }
 
 /// `berth up`'s own flags.
@@ -361,6 +425,11 @@ fn agent_config(
         default_stop_timeout: std::time::Duration::from_secs(host.stop_timeout),
         cleanup_wait: std::time::Duration::from_secs(host.cleanup_wait),
         attributes,
+        gpus: match host.gpus {
+            GpusArg::Auto => berth_agent::GpuDiscovery::Auto,
+            GpusArg::None => berth_agent::GpuDiscovery::Off,
+        },
+        dynamic_host_port_range: host.dynamic_host_port_range,
     }
 }
 
@@ -429,13 +498,7 @@ async fn run_bench(command: BenchCommand) -> anyhow::Result<()> {
             duration,
             concurrency,
         } => {
-            let (access_key_id, secret_access_key) = match (credentials, access_key_id, secret_access_key) {
-                (Some(path), _, _) => {
-                    bootstrap::read_credentials(&path).with_context(|| format!("reading {}", path.display()))?
-                }
-                (None, Some(id), Some(secret)) => (id, secret),
-                _ => bail!("give --credentials FILE or --access-key-id and --secret-access-key"),
-            };
+            let (access_key_id, secret_access_key) = bench_key(credentials, access_key_id, secret_access_key)?;
             if !(duration > 0.0 && duration.is_finite()) || concurrency == 0 {
                 bail!("--duration and --concurrency must be positive");
             }
@@ -451,6 +514,80 @@ async fn run_bench(command: BenchCommand) -> anyhow::Result<()> {
             println!("{report}");
             Ok(())
         }
+        BenchCommand::Placement { instances, tasks } => {
+            if instances == 0 || tasks == 0 {
+                bail!("--instances and --tasks must be positive");
+            }
+            let report = berth_bench::placement::run(&berth_bench::placement::PlacementLoad { instances, tasks })
+                .map_err(anyhow::Error::msg)?;
+            println!("{report}");
+            Ok(())
+        }
+        BenchCommand::Cluster {
+            hollow,
+            tasks,
+            concurrency,
+            register_concurrency,
+            host_cpus,
+            host_memory,
+            timeout,
+            endpoint,
+            credentials,
+            access_key_id,
+            secret_access_key,
+            region,
+            cluster,
+        } => {
+            if !(timeout > 0.0 && timeout.is_finite()) {
+                bail!("--timeout must be positive");
+            }
+            let server = match endpoint {
+                Some(endpoint) => {
+                    let (access_key_id, secret_access_key) = bench_key(credentials, access_key_id, secret_access_key)?;
+                    let key = berth_client::AccessKey { access_key_id, secret_access_key };
+                    berth_bench::cluster::Server::Existing { endpoint, key }
+                }
+                None => berth_bench::cluster::Server::Spawn {
+                    exe: std::env::current_exe().context("finding the berth executable")?,
+                    read_key: |data_dir| {
+                        let (access_key_id, secret_access_key) =
+                            bootstrap::read_credentials(&bootstrap::credentials_path(data_dir))?;
+                        Ok(berth_client::AccessKey { access_key_id, secret_access_key })
+                    },
+                },
+            };
+            let load = berth_bench::cluster::ClusterLoad {
+                server,
+                region,
+                cluster,
+                hollow,
+                tasks,
+                concurrency,
+                register_concurrency,
+                host_cpus,
+                host_memory_mib: host_memory,
+                timeout: std::time::Duration::from_secs_f64(timeout),
+            };
+            let outcome = berth_bench::cluster::run(&load).await?;
+            println!("{}", outcome.report);
+            if !outcome.all_running {
+                bail!("not every placed task was RUNNING within --timeout");
+            }
+            Ok(())
+        }
+    }
+}
+
+/// The access key a benchmark signs with: a credentials file's, or the one given on the command line.
+fn bench_key(
+    credentials: Option<PathBuf>,
+    access_key_id: Option<String>,
+    secret_access_key: Option<String>,
+) -> anyhow::Result<(String, String)> {
+    match (credentials, access_key_id, secret_access_key) {
+        (Some(path), _, _) => bootstrap::read_credentials(&path).with_context(|| format!("reading {}", path.display())),
+        (None, Some(id), Some(secret)) => Ok((id, secret)),
+        _ => bail!("give --credentials FILE or --access-key-id and --secret-access-key"),
     }
 }
 

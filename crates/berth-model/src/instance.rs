@@ -1,5 +1,7 @@
 //! Container instances: the hosts of a cluster, their resources and attributes.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -96,9 +98,30 @@ pub struct ContainerInstance {
     pub platform_devices: Option<Vec<PlatformDevice>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub health_status: Option<Value>,
+    /// Berth's own bookkeeping, never shown to clients: how many live tasks of each group the instance holds. It
+    /// sits in the same record as the resources those tasks hold, so placement reads one consistent value per
+    /// instance (for `distinctInstance`, `task:group` and spread) and one compare guards both.
+    #[serde(rename = "berthTaskGroups", default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub task_groups: BTreeMap<String, u32>,
 }
 
 impl ContainerInstance {
+    /// Counts a task of `group` joining (`delta` 1) or leaving (`delta` -1) the instance.
+    pub fn count_task_group(&mut self, group: &str, delta: i32) {
+        let count = self.task_groups.get(group).copied().unwrap_or(0);
+        let updated = count.saturating_add_signed(delta);
+        if updated == 0 {
+            self.task_groups.remove(group);
+        } else {
+            self.task_groups.insert(group.to_owned(), updated);
+        }
+    }
+
+    /// Live tasks of `group` on the instance.
+    pub fn tasks_in_group(&self, group: &str) -> u32 {
+        self.task_groups.get(group).copied().unwrap_or(0)
+    }
+
     /// The instance id (last part of its ARN).
     pub fn id(&self) -> &str {
         self.container_instance_arn.rsplit('/').next().unwrap_or(&self.container_instance_arn)
@@ -118,9 +141,9 @@ impl ContainerInstance {
     }
 }
 
-/// Attributes whose names start with these are set by ECS or the agent and do not count toward the limit of 10
-/// custom attributes.
-const BUILT_IN_PREFIXES: [&str; 2] = ["ecs.", "com.amazonaws.ecs."];
+/// Attributes whose names start with these are set by ECS or the agent (Berth's own agent adds `berth.`) and do
+/// not count toward the limit of 10 custom attributes.
+const BUILT_IN_PREFIXES: [&str; 3] = ["ecs.", "com.amazonaws.ecs.", "berth."];
 
 /// Whether an attribute is one of the user's own (not ECS's or the agent's).
 pub fn is_custom_attribute(name: &str) -> bool {
@@ -192,38 +215,35 @@ pub fn parse_identity_document(doc: &str) -> Result<InstanceIdentity, ModelError
         .map_err(|e| ModelError::invalid(format!("instanceIdentityDocument is not a valid identity document: {e}")))
 }
 
-/// A container instance as the cluster query language sees it: the instance and the groups of its tasks.
-pub struct InstanceCandidate<'a> {
-    pub instance: &'a ContainerInstance,
-    pub task_groups: Vec<&'a str>,
-}
+/// A container instance as the cluster query language sees it (its task groups come from its own record).
+pub struct InstanceCandidate<'a>(pub &'a ContainerInstance);
 
 impl crate::query::Candidate for InstanceCandidate<'_> {
     fn attribute(&self, name: &str) -> Option<Option<&str>> {
-        self.instance.attribute(name)
+        self.0.attribute(name)
     }
 
     fn agent_connected(&self) -> bool {
-        self.instance.agent_connected
+        self.0.agent_connected
     }
 
     fn agent_version(&self) -> Option<&str> {
-        self.instance.version_info.agent_version.as_deref()
+        self.0.version_info.agent_version.as_deref()
     }
 
     fn ec2_instance_id(&self) -> Option<&str> {
-        self.instance.ec2_instance_id.as_deref()
+        self.0.ec2_instance_id.as_deref()
     }
 
     fn registered_at(&self) -> Option<f64> {
-        Some(self.instance.registered_at)
+        Some(self.0.registered_at)
     }
 
     fn running_tasks_count(&self) -> i64 {
-        self.instance.running_tasks_count
+        self.0.running_tasks_count
     }
 
     fn task_groups(&self) -> Vec<&str> {
-        self.task_groups.clone()
+        self.0.task_groups.keys().map(String::as_str).collect()
     }
 }

@@ -1,6 +1,5 @@
 //! The state every operation handler shares, and lookups several handlers need.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -27,10 +26,8 @@ pub struct Api {
     /// Turns true when the server begins shutting down, so long polls answer at once instead of holding the
     /// graceful shutdown open.
     pub closing: tokio::sync::watch::Sender<bool>,
-    /// One lock per cluster that placements in this process take in turn. Correctness does not rest on it (every
-    /// placement commits with compares on its instances, which also guards against other servers); it saves
-    /// concurrent RunTask calls from conflicting and recomputing their placements over and over.
-    pub placement_locks: std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// Per cluster, the instances as placement sees them, kept current by a watch.
+    pub placements: crate::placement::Views,
 }
 
 /// The cluster an omitted `cluster` parameter means.
@@ -40,12 +37,6 @@ impl Api {
     /// Seconds since the epoch, as ECS timestamps are sent.
     pub fn now(&self) -> f64 {
         now()
-    }
-
-    /// The placement lock of a cluster.
-    pub fn placement_lock(&self, cluster: &str) -> Arc<tokio::sync::Mutex<()>> {
-        let mut locks = self.placement_locks.lock().unwrap_or_else(|p| p.into_inner());
-        locks.entry(cluster.to_owned()).or_default().clone()
     }
 
     /// The cluster name a `cluster` parameter (name, ARN or absent) refers to.

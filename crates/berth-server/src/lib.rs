@@ -27,6 +27,7 @@ pub mod error;
 pub mod liveness;
 pub mod ops;
 pub mod paging;
+pub mod placement;
 pub mod resources;
 pub mod state;
 pub mod wire;
@@ -71,7 +72,7 @@ pub async fn build_api(store: Arc<dyn Store>, config: &ServerConfig) -> Result<A
         agent_deadline: config.agent_deadline,
         task_retention: config.task_retention,
         closing: tokio::sync::watch::Sender::new(false),
-        placement_locks: Default::default(),
+        placements: Default::default(),
     }))
 }
 

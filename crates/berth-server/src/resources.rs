@@ -4,7 +4,7 @@
 
 use berth_model::instance::{ContainerInstance, Resource};
 use berth_model::task::{TaskOverride, TaskStatus};
-use berth_model::taskdef::{ContainerDefinition, TaskDefinition, units};
+use berth_model::taskdef::{ContainerDefinition, PortMapping, TaskDefinition, units};
 use berth_scheduler::Demand;
 use serde::{Deserialize, Serialize};
 
@@ -54,12 +54,19 @@ pub fn demand(def: &TaskDefinition, overrides: &TaskOverride, group: &str) -> Ap
     let host_mode = def.network_mode() == "host";
     let mut tcp_ports = Vec::new();
     let mut udp_ports = Vec::new();
+    let (mut dynamic_tcp, mut dynamic_udp) = (0, 0);
     for c in &containers {
         for m in &c.port_mappings {
-            // In host mode the container's own port is taken on the host; in bridge mode only a fixed hostPort is.
-            let port = if host_mode { m.container_port } else { m.host_port.filter(|p| *p > 0) };
-            let Some(port) = port.and_then(|p| u16::try_from(p).ok()) else { continue };
-            let list = if m.protocol() == "udp" { &mut udp_ports } else { &mut tcp_ports };
+            let udp = m.protocol() == "udp";
+            let port = match host_port(m, host_mode) {
+                HostPort::Fixed(port) => port,
+                HostPort::Dynamic => {
+                    *(if udp { &mut dynamic_udp } else { &mut dynamic_tcp }) += 1;
+                    continue;
+                }
+                HostPort::Docker => continue,
+            };
+            let list = if udp { &mut udp_ports } else { &mut tcp_ports };
             if list.contains(&port) {
                 return Err(ApiError::invalid(format!(
                     "Host port {port}/{} is mapped twice in the task definition.",
@@ -76,10 +83,31 @@ pub fn demand(def: &TaskDefinition, overrides: &TaskOverride, group: &str) -> Ap
         memory,
         tcp_ports,
         udp_ports,
+        dynamic_tcp,
+        dynamic_udp,
         gpus: containers.iter().map(|c| c.gpu_count() as usize).sum(),
         required_attributes,
         group: group.to_owned(),
     })
+}
+
+/// Where a port mapping's host port comes from.
+pub enum HostPort {
+    /// A fixed port: the mapping's `hostPort`, or the container port itself in host network mode.
+    Fixed(u16),
+    /// Placement picks one from the instance's dynamic range.
+    Dynamic,
+    /// A port range without host ports: Docker picks them on the host.
+    Docker,
+}
+
+pub fn host_port(m: &PortMapping, host_mode: bool) -> HostPort {
+    let fixed = if host_mode { m.container_port } else { m.host_port.filter(|p| *p > 0) };
+    match (fixed.and_then(|p| u16::try_from(p).ok()), m.container_port) {
+        (Some(port), _) => HostPort::Fixed(port),
+        (None, Some(_)) if !host_mode => HostPort::Dynamic,
+        _ => HostPort::Docker,
+    }
 }
 
 /// Takes a reservation from an instance's remaining resources (`sign` 1) or gives it back (`sign` -1).

@@ -382,3 +382,67 @@ async fn start_task_uses_the_named_instances() {
     assert_eq!(out["tasks"][0]["containerInstanceArn"], a.as_str());
     assert_eq!(out["failures"][0]["reason"], "MISSING");
 }
+
+/// Hundreds of RunTasks through two control planes at once, while tasks stop and their resources come back: every
+/// accepted task is accounted for, and each instance's record (remaining CPU, memory and ports, task counts) equals
+/// what its live tasks hold, so nothing was over-committed or lost on the way.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn hundreds_of_concurrent_run_tasks_account_for_every_task() {
+    let w = world(Duration::from_secs(60), Duration::from_secs(3600)).await;
+    let hosts =
+        [w.host(4096, 8192).await, w.host(4096, 8192).await, w.host(2048, 8192).await, w.host(1024, 8192).await];
+    w.register_web(100, 0).await; // 256 cpu and one dynamic host port each: 16 + 16 + 8 + 4 = 44 fit at once
+    let mut calls = Vec::new();
+    for i in 0..300 {
+        let api = if i % 2 == 0 { w.api.clone() } else { w.replica.clone() };
+        calls.push(tokio::spawn(async move {
+            let out = dispatch(api.clone(), "RunTask", json!({"taskDefinition": "web", "count": 1 + i % 3})).await?;
+            let arns: Vec<String> =
+                out["tasks"].as_array().unwrap().iter().map(|t| t["taskArn"].as_str().unwrap().to_owned()).collect();
+            // Every third call's tasks stop at once (the agent reports them STOPPED), giving capacity back.
+            if i % 3 == 0 {
+                for arn in &arns {
+                    dispatch(api.clone(), "StopTask", json!({"task": arn})).await?;
+                    let report = json!({"task": arn, "status": "STOPPED",
+                        "containers": [{"containerName": "web", "status": "STOPPED", "exitCode": 0}]});
+                    dispatch(api.clone(), "SubmitTaskStateChange", report).await?;
+                }
+            }
+            Ok::<_, ApiError>(arns)
+        }));
+    }
+    let mut accepted = Vec::new();
+    for c in calls {
+        accepted.extend(c.await.unwrap().unwrap());
+    }
+    assert!(accepted.len() >= 44, "at least the capacity is placed: {}", accepted.len());
+    let mut live: std::collections::HashMap<String, Vec<Value>> = Default::default();
+    for chunk in accepted.chunks(100) {
+        let out = w.ok("DescribeTasks", json!({"tasks": chunk})).await;
+        assert_eq!(out["failures"], json!([]), "every accepted task exists");
+        assert_eq!(out["tasks"].as_array().unwrap().len(), chunk.len());
+        for t in out["tasks"].as_array().unwrap() {
+            if t["lastStatus"] != "STOPPED" {
+                live.entry(t["containerInstanceArn"].as_str().unwrap().to_owned()).or_default().push(t.clone());
+            }
+        }
+    }
+    for (h, total_cpu) in hosts.iter().zip([4096, 4096, 2048, 1024]) {
+        let inst = w.instance(h).await;
+        let tasks = live.get(h).cloned().unwrap_or_default();
+        let n = tasks.len() as i64;
+        assert_eq!(remaining(&inst, "CPU").as_i64().unwrap(), total_cpu - 256 * n, "{h}");
+        assert_eq!(remaining(&inst, "MEMORY").as_i64().unwrap(), 8192 - 100 * n, "{h}");
+        assert_eq!(inst["pendingTasksCount"].as_i64().unwrap() + inst["runningTasksCount"].as_i64().unwrap(), n);
+        let mut held: Vec<String> = tasks
+            .iter()
+            .map(|t| t["containers"][0]["networkBindings"][0]["hostPort"].as_i64().unwrap().to_string())
+            .collect();
+        held.push("22".into());
+        held.sort();
+        let mut ports: Vec<String> =
+            remaining(&inst, "PORTS").as_array().unwrap().iter().map(|p| p.as_str().unwrap().to_owned()).collect();
+        ports.sort();
+        assert_eq!(ports, held, "{h}: PORTS holds exactly the live tasks' dynamic ports and the reserved one");
+    }
+}

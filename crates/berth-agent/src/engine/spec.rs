@@ -1,11 +1,12 @@
 //! Turning a task and its definition into what the runtime needs: container definitions with the task's
-//! overrides applied, runtime names, labels, the task's volumes and private registry credentials.
+//! overrides applied, host ports the server assigned, runtime names, labels, the task's volumes and private registry
+//! credentials.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
 use berth_model::agent::labels;
-use berth_model::task::Task;
+use berth_model::task::{NetworkBinding, Task};
 use berth_model::taskdef::{ContainerDefinition, TaskDefinition};
 
 use crate::runtime::{RegistryAuth, VolumeSource, VolumeSpec};
@@ -41,6 +42,33 @@ pub(crate) fn container_labels(
     out.insert(labels::TASK_DEFINITION_VERSION.to_owned(), task_def.revision.to_string());
     out.insert(METADATA_TOKEN_LABEL.to_owned(), token.to_owned());
     out
+}
+
+/// Gives each of the definition's port mappings without a fixed host port (0 or absent) the host port the server
+/// assigned it: the `hostPort` of the server's network binding for the same containerPort and protocol (tcp when
+/// unset). The server picks from this host's free ports, so the scheduler knows the port before the container
+/// starts. A mapping the server assigned nothing (an older server, a containerPortRange) keeps no host port, and
+/// the runtime picks one as before.
+pub(crate) fn assign_host_ports(def: &mut ContainerDefinition, assigned: &[NetworkBinding]) {
+    for mapping in &mut def.port_mappings {
+        if mapping.host_port.is_some_and(|p| p > 0) || mapping.container_port_range.is_some() {
+            continue;
+        }
+        let Some(container_port) = mapping.container_port else { continue };
+        let protocol = mapping.protocol();
+        let host_port = assigned
+            .iter()
+            .find(|b| {
+                b.container_port == Some(container_port)
+                    && b.container_port_range.is_none()
+                    && b.protocol.as_deref().unwrap_or("tcp").eq_ignore_ascii_case(protocol)
+            })
+            .and_then(|b| b.host_port)
+            .filter(|p| (1..=i32::from(u16::MAX)).contains(p));
+        if host_port.is_some() {
+            mapping.host_port = host_port;
+        }
+    }
 }
 
 /// The task's volumes: where each comes from, which named volumes to create before the containers, and which of
@@ -168,6 +196,60 @@ mod tests {
 
     fn kv(name: &str, value: &str) -> KeyValuePair {
         KeyValuePair { name: Some(name.into()), value: Some(value.into()) }
+    }
+
+    fn binding(container_port: i32, host_port: i32, protocol: Option<&str>) -> NetworkBinding {
+        NetworkBinding {
+            bind_ip: Some("0.0.0.0".into()),
+            container_port: Some(container_port),
+            host_port: Some(host_port),
+            protocol: protocol.map(str::to_owned),
+            container_port_range: None,
+            host_port_range: None,
+        }
+    }
+
+    #[test]
+    fn dynamic_mappings_take_the_servers_host_ports() {
+        let mut def: ContainerDefinition = serde_json::from_value(json!({
+            "name": "app", "image": "busybox",
+            "portMappings": [
+                {"containerPort": 80},
+                {"containerPort": 53, "hostPort": 0, "protocol": "udp"},
+                {"containerPort": 53, "protocol": "tcp"},
+                {"containerPort": 443, "hostPort": 8443},
+                {"containerPort": 9000},
+                {"containerPortRange": "7000-7001"}
+            ]
+        }))
+        .unwrap();
+        let assigned = [
+            binding(80, 50001, Some("tcp")),
+            // Same container port, other protocol: each mapping takes its own.
+            binding(53, 50003, None),
+            binding(53, 50002, Some("udp")),
+            // A fixed hostPort stays, whatever the server says.
+            binding(443, 50004, Some("tcp")),
+            // Nothing for 9000 nor the range.
+        ];
+        assign_host_ports(&mut def, &assigned);
+        let host_ports: Vec<Option<i32>> = def.port_mappings.iter().map(|m| m.host_port).collect();
+        assert_eq!(host_ports, vec![Some(50001), Some(50002), Some(50003), Some(8443), None, None]);
+    }
+
+    #[test]
+    fn without_server_bindings_the_runtime_picks() {
+        let original: ContainerDefinition = serde_json::from_value(json!({
+            "name": "app", "image": "busybox",
+            "portMappings": [{"containerPort": 80}, {"containerPort": 81, "hostPort": 0}]
+        }))
+        .unwrap();
+        let mut def = original.clone();
+        assign_host_ports(&mut def, &[]);
+        assert_eq!(def, original);
+        // A binding for another protocol or with no usable port is not an assignment.
+        assign_host_ports(&mut def, &[binding(80, 50001, Some("udp")), binding(81, 0, Some("tcp"))]);
+        assert_eq!(def, original);
     }
 
     #[test]

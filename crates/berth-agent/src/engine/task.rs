@@ -122,6 +122,8 @@ pub(super) struct Ctr {
     pub restart_count: u32,
     pub stop_timeout: Duration,
     pub gpu_ids: Vec<String>,
+    /// The server's network bindings for the container: the host ports it assigned to dynamic port mappings.
+    pub assigned_bindings: Vec<NetworkBinding>,
     pub container_arn: String,
 }
 
@@ -332,6 +334,7 @@ impl TaskRun {
                     restart_count: 0,
                     stop_timeout,
                     gpu_ids: server.map(|c| c.gpu_ids.clone()).unwrap_or_default(),
+                    assigned_bindings: server.map(|c| c.network_bindings.clone()).unwrap_or_default(),
                     container_arn: server.map(|c| c.container_arn.clone()).unwrap_or_default(),
                     def: d,
                 }
@@ -1046,10 +1049,16 @@ impl TaskRun {
         } else {
             None
         };
+        let network_mode = spec::network_mode(&self.def);
+        let mut definition = c.def.clone();
+        // Only the bridge publishes ports: host mode uses the container's own.
+        if network_mode == "bridge" {
+            spec::assign_host_ports(&mut definition, &c.assigned_bindings);
+        }
         ContainerSpec {
             runtime_name: c.runtime_name.clone(),
-            definition: c.def.clone(),
-            network_mode: spec::network_mode(&self.def),
+            definition,
+            network_mode,
             labels: c.labels.clone(),
             extra_env: spec::metadata_env(self.ctx.config.metadata_endpoint.as_deref(), &c.token),
             volumes: self.volumes.sources.clone(),

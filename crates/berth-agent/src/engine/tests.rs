@@ -327,6 +327,48 @@ async fn specs_carry_overrides_labels_and_options() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn containers_publish_the_host_ports_the_server_assigned() {
+    let mut h = Harness::new();
+    let mut t = task(
+        "t-ports",
+        json!([{"name": "app", "image": "busybox", "portMappings": [
+            {"containerPort": 80},
+            {"containerPort": 53, "protocol": "udp"},
+            {"containerPort": 443, "hostPort": 8443},
+            {"containerPort": 9000, "hostPort": 0}
+        ]}]),
+        json!({}),
+    );
+    t.task.containers[0].network_bindings = serde_json::from_value(json!([
+        {"bindIP": "0.0.0.0", "containerPort": 80, "hostPort": 50080, "protocol": "tcp"},
+        {"bindIP": "0.0.0.0", "containerPort": 53, "hostPort": 50053, "protocol": "udp"}
+    ]))
+    .unwrap();
+    h.apply(&[&t]).await;
+    let running = h.status("RUNNING").await;
+
+    let spec = h.fake.spec("app").unwrap();
+    let host_ports: Vec<Option<i32>> = spec.definition.port_mappings.iter().map(|m| m.host_port).collect();
+    assert_eq!(host_ports, vec![Some(50080), Some(50053), Some(8443), Some(0)]);
+    // The report carries what the runtime published: the server's ports, the fixed one, and one the runtime
+    // picked for the mapping the server assigned nothing.
+    let reported: Vec<(Option<i32>, Option<i32>, Option<&str>)> = container(&running, "app")
+        .network_bindings
+        .iter()
+        .map(|b| (b.container_port, b.host_port, b.protocol.as_deref()))
+        .collect();
+    assert_eq!(
+        reported,
+        vec![
+            (Some(80), Some(50080), Some("tcp")),
+            (Some(53), Some(50053), Some("udp")),
+            (Some(443), Some(8443), Some("tcp")),
+            (Some(9000), Some(49153), Some("tcp")),
+        ]
+    );
+}
+
+#[tokio::test(start_paused = true)]
 async fn depends_on_orders_starts() {
     let mut h = Harness::new();
     let t = task(

@@ -204,6 +204,18 @@ impl FakeRuntime {
         FakeRuntime::build(false, true, 128)
     }
 
+    /// A hollow runtime on a host of `cpus` CPUs and `memory_bytes` of memory: a scale benchmark sizes its fake
+    /// hosts so that the tasks it asks for fit.
+    pub fn hollow_with(cpus: u32, memory_bytes: u64) -> FakeRuntime {
+        let fake = FakeRuntime::hollow();
+        {
+            let mut state = fake.lock();
+            state.info.cpus = cpus;
+            state.info.memory_bytes = memory_bytes;
+        }
+        fake
+    }
+
     fn build(record_calls: bool, auto_healthy: bool, event_capacity: usize) -> FakeRuntime {
         let (events, _) = broadcast::channel(event_capacity);
         FakeRuntime {
@@ -838,6 +850,16 @@ mod tests {
             labels: BTreeMap::from([("berth.task-arn".to_owned(), "t1".to_owned())]),
             ..ContainerSpec::new(format!("berth-{name}"), definition)
         }
+    }
+
+    #[tokio::test]
+    async fn hollow_hosts_have_the_size_asked_for() {
+        let fake = FakeRuntime::hollow_with(16, 64 << 30);
+        let info = fake.info().await.unwrap();
+        assert_eq!((info.cpus, info.memory_bytes), (16, 64 << 30));
+        // Otherwise a hollow runtime, not a test one: no call log.
+        fake.image_present("x").await.unwrap();
+        assert!(fake.lock().calls.is_empty());
     }
 
     #[tokio::test]

@@ -87,7 +87,7 @@ pub struct ContainerSpec {
     /// The runtime name, unique on the host (`berth-<family>-<rev>-<container>-<task id>`).
     pub runtime_name: String,
     /// The container definition with the task's container overrides applied (command, environment, cpu, memory,
-    /// memoryReservation).
+    /// memoryReservation), and the host ports the server assigned filled into its `portMappings`.
     pub definition: ContainerDefinition,
     /// The task's network mode: bridge, host or none (awsvpc runs as bridge).
     pub network_mode: String,
@@ -99,8 +99,8 @@ pub struct ContainerSpec {
     pub volumes: BTreeMap<String, VolumeSource>,
     /// `volumesFrom`, resolved to runtime ids of the task's other containers, with read-only flags.
     pub volumes_from: Vec<(String, bool)>,
-    /// GPU ids to expose to the container. (Host ports for `portMappings` whose hostPort is 0 or absent are
-    /// chosen by the runtime and read back with `inspect_container`.)
+    /// GPU ids to expose to the container. (Host ports for `portMappings` whose hostPort is still 0 or absent,
+    /// having none from the server, are chosen by the runtime and read back with `inspect_container`.)
     pub gpu_ids: Vec<String>,
     /// The task's `pidMode` and `ipcMode` (`host`, `task`, `none`); `task` shares with the task's first container,
     /// given in `namespace_owner`.

@@ -2,7 +2,6 @@
 //! UpdateContainerInstancesState.
 
 use berth_model::arn;
-use berth_model::cluster::Cluster;
 use berth_model::instance::{
     self, ContainerInstance, InstanceCandidate, MAX_CUSTOM_ATTRIBUTES, PlatformDevice, Resource, VersionInfo,
 };
@@ -113,6 +112,7 @@ pub async fn register_container_instance(api: &Api, req: RegisterContainerInstan
                     tags: Some(vec![]),
                     platform_devices: None,
                     health_status: None,
+                    task_groups: Default::default(),
                 }
             }
         };
@@ -327,7 +327,6 @@ pub async fn list_container_instances(api: &Api, req: ListContainerInstancesRequ
     let cluster = api.active_cluster(req.cluster.as_deref()).await?.value;
     let instances =
         state::list::<ContainerInstance>(api.store.as_ref(), &keys::instances_of(&cluster.cluster_name)).await?;
-    let groups = task_groups(api, &cluster).await?;
     let matching: Vec<Versioned<ContainerInstance>> = instances
         .into_iter()
         .filter(|i| match &req.status {
@@ -336,31 +335,12 @@ pub async fn list_container_instances(api: &Api, req: ListContainerInstancesRequ
         })
         .filter(|i| {
             let Some(expr) = &filter else { return true };
-            let task_groups: Vec<&str> = groups
-                .iter()
-                .filter(|(arn, _)| arn == &i.value.container_instance_arn)
-                .map(|(_, g)| g.as_str())
-                .collect();
-            expr.matches(&InstanceCandidate { instance: &i.value, task_groups })
+            expr.matches(&InstanceCandidate(&i.value))
         })
         .collect();
     let (page_items, next) = page.apply(matching, |i| i.key.clone());
     let arns: Vec<String> = page_items.into_iter().map(|i| i.value.container_instance_arn).collect();
     Ok(json!({ "containerInstanceArns": arns, "nextToken": next }))
-}
-
-/// `(containerInstanceArn, group)` of every task of the cluster that has not stopped, for `task:group` queries.
-async fn task_groups(api: &Api, cluster: &Cluster) -> ApiResult<Vec<(String, String)>> {
-    let tasks = state::list::<Value>(api.store.as_ref(), &keys::tasks_of(&cluster.cluster_name)).await?;
-    Ok(tasks
-        .into_iter()
-        .filter(|t| t.value.get("lastStatus").and_then(Value::as_str) != Some("STOPPED"))
-        .filter_map(|t| {
-            let arn = t.value.get("containerInstanceArn")?.as_str()?.to_owned();
-            let group = t.value.get("group")?.as_str()?.to_owned();
-            Some((arn, group))
-        })
-        .collect())
 }
 
 #[derive(Debug, Deserialize)]
@@ -386,11 +366,7 @@ pub async fn deregister_container_instance(api: &Api, req: DeregisterContainerIn
                 cluster.cluster_name
             )));
         };
-        let running = task_groups(api, &cluster)
-            .await?
-            .iter()
-            .filter(|(arn, _)| arn == &current.value.container_instance_arn)
-            .count();
+        let running: u32 = current.value.task_groups.values().sum();
         if running > 0 && !force {
             return Err(ApiError::invalid(format!(
                 "Found {running} running tasks on the instance {}; deregister with force to leave them orphaned.",
@@ -466,6 +442,7 @@ pub async fn update_container_instances_state(
 
 /// An instance as Describe shows it; tags only when asked for.
 pub fn present(mut inst: ContainerInstance, with_tags: bool) -> ContainerInstance {
+    inst.task_groups.clear();
     if !with_tags {
         inst.tags = None;
     } else if inst.tags.is_none() {

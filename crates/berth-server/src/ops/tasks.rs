@@ -10,10 +10,10 @@ use std::collections::BTreeMap;
 use berth_model::arn;
 use berth_model::instance::ContainerInstance;
 use berth_model::names::{check_tags, truncate};
-use berth_model::task::{Container, Task, TaskOverride, TaskStatus, stop_code};
+use berth_model::task::{Container, NetworkBinding, Task, TaskOverride, TaskStatus, stop_code};
 use berth_model::taskdef::TaskDefinition;
 use berth_model::{Failure, Tag};
-use berth_scheduler::{Constraint, Demand, Node, Strategy};
+use berth_scheduler::{Constraint, Demand, Placement, Request, Strategy};
 use berth_store::{Compare, Op};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -23,6 +23,7 @@ use crate::api::Api;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::ops::taskdefs;
 use crate::paging::PageRequest;
+use crate::placement::View;
 use crate::resources::{self, Reservation};
 use crate::state::{self, Versioned, keys};
 
@@ -41,18 +42,9 @@ pub struct StoredTask {
 pub struct Assignment {
     pub task_arn: String,
     pub desired_status: String,
-    /// The task's group, so placement counts the groups on each instance without reading the tasks.
     #[serde(default)]
     pub group: Option<String>,
     pub task_definition: TaskDefinition,
-}
-
-/// The part of an assignment placement reads (serde skips the definition without building it).
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct AssignmentGroup {
-    #[serde(default)]
-    group: Option<String>,
 }
 
 /// Most tasks one RunTask places, and most instances one StartTask names.
@@ -190,46 +182,46 @@ pub async fn run_task(api: &Api, req: RunTaskRequest) -> ApiResult<Value> {
         return describe_arns(api, &launch.cluster, &done.value.task_arns, done.value.failures.clone()).await;
     }
 
-    let seed = u64::from_le_bytes(uuid::Uuid::new_v4().as_bytes()[..8].try_into().unwrap_or_default());
-    let store = api.store.as_ref();
-    let lock = api.placement_lock(&launch.cluster);
-    let _placing = lock.lock().await;
-    let (tasks, failures) = state::commit(store, || async {
-        let mut nodes = snapshot(api, &launch.cluster).await?;
-        if nodes.iter().all(|n| n.value.instance.status == "INACTIVE") {
-            return Err(ApiError::invalid("No Container Instances were found in your cluster."));
-        }
-        let mut plain: Vec<Node> = nodes.iter().map(|n| n.value.clone()).collect();
-        let mut placed = Vec::new();
-        let mut failures: Vec<Failure> = Vec::new();
-        for _ in 0..count {
-            match berth_scheduler::place(&launch.demand, &launch.constraints, &strategies, &mut plain, seed) {
-                Ok(p) => placed.push(p),
-                Err(rejections) => {
-                    for (i, reason) in rejections {
-                        let arn = plain[i].instance.container_instance_arn.clone();
-                        if !failures.iter().any(|f| f.arn.as_deref() == Some(&arn) && f.reason == reason) {
-                            failures.push(Failure { arn: Some(arn), reason: reason.into(), detail: None });
+    let request = Request { demand: launch.demand.clone(), constraints: launch.constraints.clone(), strategies };
+    let (tasks, failures) = place_and_commit(
+        api,
+        &launch,
+        |view| {
+            if view.scheduler.is_empty() {
+                return Err(ApiError::invalid("No Container Instances were found in your cluster."));
+            }
+            let mut placed = Vec::new();
+            let mut failures: Vec<Failure> = Vec::new();
+            for _ in 0..count {
+                match view.scheduler.place(&request) {
+                    Ok(p) => placed.push(p),
+                    Err(rejections) => {
+                        for (slot, reason) in rejections {
+                            let Some(node) = view.scheduler.node(slot) else { continue };
+                            let arn = node.arn();
+                            if !failures.iter().any(|f| f.arn.as_deref() == Some(arn) && f.reason == reason) {
+                                failures.push(Failure {
+                                    arn: Some(arn.to_owned()),
+                                    reason: reason.into(),
+                                    detail: None,
+                                });
+                            }
                         }
                     }
                 }
             }
-        }
-        for (node, fresh) in nodes.iter_mut().zip(plain) {
-            node.value = fresh;
-        }
-        let (mut compares, mut ops, tasks) = create_tasks(api, &launch, &mut nodes, &placed)?;
-        if let Some((key, hash)) = &token {
-            compares.push(Compare::absent(key.clone()));
+            Ok((placed, failures))
+        },
+        |tasks, failures| {
+            let Some((key, hash)) = &token else { return Ok((vec![], vec![])) };
             let record = ClientTokenRecord {
                 request_hash: hash.clone(),
                 task_arns: tasks.iter().map(|t| t.task_arn.clone()).collect(),
-                failures: failures.clone(),
+                failures: failures.to_vec(),
             };
-            ops.push(state::put(key, &record)?);
-        }
-        Ok((compares, ops, (tasks, failures)))
-    })
+            Ok((vec![Compare::absent(key.clone())], vec![state::put(key, &record)?]))
+        },
+    )
     .await?;
     let tasks: Vec<Task> = tasks.into_iter().map(|t| present(t, true)).collect();
     Ok(json!({ "tasks": tasks, "failures": failures }))
@@ -243,48 +235,35 @@ pub async fn start_task(api: &Api, req: StartTaskRequest) -> ApiResult<Value> {
         )));
     }
     let launch = prepare(api, &req.common, "EC2".into()).await?;
-    let store = api.store.as_ref();
-    let lock = api.placement_lock(&launch.cluster);
-    let _placing = lock.lock().await;
-    let (tasks, failures) = state::commit(store, || async {
-        let mut nodes = snapshot(api, &launch.cluster).await?;
-        let mut plain: Vec<Node> = nodes.iter().map(|n| n.value.clone()).collect();
-        let mut placed = Vec::new();
-        let mut failures = Vec::new();
-        for reference in &req.container_instances {
-            let (other_cluster, id) = arn::scoped_id(reference, "container-instance");
-            let index =
-                plain.iter().position(|n| n.instance.id() == id && other_cluster.is_none_or(|c| c == launch.cluster));
-            let Some(index) = index.filter(|&i| plain[i].instance.status != "INACTIVE") else {
-                let arn = match arn::resource_part(reference) {
-                    Some(_) => reference.clone(),
-                    None => api.scope.container_instance(&launch.cluster, reference),
+    let request =
+        Request { demand: launch.demand.clone(), constraints: launch.constraints.clone(), strategies: vec![] };
+    let (tasks, failures) = place_and_commit(
+        api,
+        &launch,
+        |view| {
+            let mut placed = Vec::new();
+            let mut failures = Vec::new();
+            for reference in &req.container_instances {
+                let (other_cluster, id) = arn::scoped_id(reference, "container-instance");
+                let arn = api.scope.container_instance(&launch.cluster, id);
+                let slot = view.scheduler.slot(&arn).filter(|_| other_cluster.is_none_or(|c| c == launch.cluster));
+                let Some(slot) = slot else {
+                    let arn = match arn::resource_part(reference) {
+                        Some(_) => reference.clone(),
+                        None => arn,
+                    };
+                    failures.push(Failure::missing(arn));
+                    continue;
                 };
-                failures.push(Failure::missing(arn));
-                continue;
-            };
-            // Placement over just the named instance keeps the same resource and constraint checks.
-            let mut one = [plain[index].clone()];
-            match berth_scheduler::place(&launch.demand, &launch.constraints, &[], &mut one, 0) {
-                Ok(mut p) => {
-                    let [node] = one;
-                    plain[index] = node;
-                    p.node = index;
-                    placed.push(p);
-                }
-                Err(rejections) => {
-                    let reason = rejections.first().map(|(_, r)| *r).unwrap_or("INACTIVE");
-                    let arn = plain[index].instance.container_instance_arn.clone();
-                    failures.push(Failure { arn: Some(arn), reason: reason.into(), detail: None });
+                match view.scheduler.place_on(slot, &request) {
+                    Ok(p) => placed.push(p),
+                    Err(reason) => failures.push(Failure { arn: Some(arn), reason: reason.into(), detail: None }),
                 }
             }
-        }
-        for (node, fresh) in nodes.iter_mut().zip(plain) {
-            node.value = fresh;
-        }
-        let (compares, ops, tasks) = create_tasks(api, &launch, &mut nodes, &placed)?;
-        Ok((compares, ops, (tasks, failures)))
-    })
+            Ok((placed, failures))
+        },
+        |_, _| Ok((vec![], vec![])),
+    )
     .await?;
     let tasks: Vec<Task> = tasks.into_iter().map(|t| present(t, true)).collect();
     Ok(json!({ "tasks": tasks, "failures": failures }))
@@ -426,62 +405,134 @@ fn check_overrides(def: &TaskDefinition, overrides: &TaskOverride) -> ApiResult<
     Ok(())
 }
 
-/// The cluster's instances as placement nodes, with the groups of their live tasks. The commit compares each
-/// instance's revision: every placement and every stop rewrites its instance, so a stale snapshot cannot commit.
-async fn snapshot(api: &Api, cluster: &str) -> ApiResult<Vec<Versioned<Node>>> {
-    let store = api.store.as_ref();
-    let instances = state::list::<ContainerInstance>(store, &keys::instances_of(cluster)).await?;
-    // Assignments exist while their task has not stopped, and name the task's group.
-    let mut groups: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    let prefix = keys::assignments_of_cluster(cluster);
-    for kv in store.list(&prefix, berth_store::ListOptions::default()).await?.kvs {
-        let Some(instance_id) = kv.key[prefix.len()..].split('/').next() else { continue };
-        if let Ok(AssignmentGroup { group: Some(group) }) = serde_json::from_slice(&kv.value) {
-            groups.entry(instance_id.to_owned()).or_default().push(group);
-        }
-    }
-    let nodes = instances
-        .into_iter()
-        .map(|i| {
-            let task_groups = groups.remove(i.value.id()).unwrap_or_default();
-            Versioned { key: i.key, mod_revision: i.mod_revision, value: Node::new(i.value, task_groups) }
-        })
-        .collect();
-    Ok(nodes)
-}
-
-/// Builds the tasks for `placed`, and the ops writing them, their assignments and the updated instances, with a
-/// compare on each instance used (only those: a placement elsewhere cannot invalidate this one).
-fn create_tasks(
+/// Decides placements on the cluster's view and commits them: the tasks, their assignments and the chosen
+/// instances' new records, with a compare on each of those instances (see [`crate::placement`]). `decide` places on
+/// the view; `extra` adds compares and writes given the tasks and failures (a clientToken's record). Failures are
+/// reported only from a view just read from the store, and a conflict reads the touched instances again.
+async fn place_and_commit<D, E>(
     api: &Api,
     launch: &Launch,
-    nodes: &mut [Versioned<Node>],
-    placed: &[berth_scheduler::Placement],
-) -> ApiResult<(Vec<Compare>, Vec<Op>, Vec<Task>)> {
+    mut decide: D,
+    extra: E,
+) -> ApiResult<(Vec<Task>, Vec<Failure>)>
+where
+    D: FnMut(&mut View) -> ApiResult<(Vec<Placement>, Vec<Failure>)>,
+    E: Fn(&[Task], &[Failure]) -> ApiResult<(Vec<Compare>, Vec<Op>)>,
+{
+    const ATTEMPTS: usize = 64;
+    let handle = api.placements.of(&launch.cluster);
+    let mut view = handle.lock().await;
+    let mut fresh = false;
+    for _ in 0..ATTEMPTS {
+        let outcome = attempt(api, launch, &mut view, &handle, &mut decide, &extra, &mut fresh).await;
+        match outcome {
+            Ok(Some(done)) => return Ok(done),
+            Ok(None) => continue,
+            Err(e) => {
+                view.invalidate();
+                return Err(e);
+            }
+        }
+    }
+    view.invalidate();
+    Err(ApiError::server("The request conflicted with concurrent changes too often; retry it."))
+}
+
+/// One try of [`place_and_commit`]: `None` when it must be tried again.
+async fn attempt<D, E>(
+    api: &Api,
+    launch: &Launch,
+    view: &mut View,
+    handle: &std::sync::Arc<tokio::sync::Mutex<View>>,
+    decide: &mut D,
+    extra: &E,
+    fresh: &mut bool,
+) -> ApiResult<Option<(Vec<Task>, Vec<Failure>)>>
+where
+    D: FnMut(&mut View) -> ApiResult<(Vec<Placement>, Vec<Failure>)>,
+    E: Fn(&[Task], &[Failure]) -> ApiResult<(Vec<Compare>, Vec<Op>)>,
+{
+    view.ensure_loaded(&api.store, handle).await?;
+    let (placed, failures) = decide(view)?;
+    if !failures.is_empty() && !*fresh {
+        view.reload(&api.store, handle).await?;
+        *fresh = true;
+        return Ok(None);
+    }
+    let Staged { mut compares, mut ops, tasks, records } = create_tasks(api, launch, view, &placed)?;
+    let (more_compares, more_ops) = extra(&tasks, &failures)?;
+    compares.extend(more_compares);
+    ops.extend(more_ops);
+    let result = api.store.txn(compares, ops).await?;
+    if result.succeeded {
+        for (_, key, record) in records {
+            view.put(key, record, result.revision, true);
+        }
+        return Ok(Some((tasks, failures)));
+    }
+    let touched: Vec<usize> = records.iter().map(|(slot, _, _)| *slot).collect();
+    view.refresh(api.store.as_ref(), &touched).await?;
+    Ok(None)
+}
+
+/// What a placement writes: the compares and ops of its transaction, the new tasks, and each rewritten instance
+/// record (slot in the view, store key, new value).
+struct Staged {
+    compares: Vec<Compare>,
+    ops: Vec<Op>,
+    tasks: Vec<Task>,
+    records: Vec<(usize, String, ContainerInstance)>,
+}
+
+/// Builds the tasks for `placed`, the ops writing them and their assignments, and the chosen instances' new
+/// records with a compare on each (only those: a placement elsewhere cannot invalidate this one).
+fn create_tasks(api: &Api, launch: &Launch, view: &View, placed: &[Placement]) -> ApiResult<Staged> {
     let now = api.now();
     let mut ops = Vec::new();
     let mut tasks = Vec::new();
-    let mut touched = vec![false; nodes.len()];
+    let mut records: BTreeMap<usize, ContainerInstance> = BTreeMap::new();
+    let host_mode = launch.definition.network_mode() == "host";
     for p in placed {
-        let node = &mut nodes[p.node];
-        touched[p.node] = true;
-        let instance = &node.value.instance;
+        let Some(node) = view.scheduler.node(p.node) else {
+            return Err(ApiError::server("The placement view lost an instance; retry the request."));
+        };
+        let instance = &node.instance;
         let id = uuid::Uuid::new_v4().simple().to_string();
         let task_arn = api.scope.task(&launch.cluster, &id);
+        let granted = &p.granted;
         let reservation = Reservation {
             cpu: launch.demand.cpu,
             memory: launch.demand.memory,
-            tcp_ports: launch.demand.tcp_ports.clone(),
-            udp_ports: launch.demand.udp_ports.clone(),
-            gpu_ids: p.gpu_ids.clone(),
+            tcp_ports: [launch.demand.tcp_ports.as_slice(), &granted.dynamic_tcp].concat(),
+            udp_ports: [launch.demand.udp_ports.as_slice(), &granted.dynamic_udp].concat(),
+            gpu_ids: granted.gpu_ids.clone(),
         };
-        let mut gpus = p.gpu_ids.iter();
+        let mut gpus = granted.gpu_ids.iter();
+        let (mut dynamic_tcp, mut dynamic_udp) = (granted.dynamic_tcp.iter(), granted.dynamic_udp.iter());
         let containers = launch
             .definition
             .container_definitions
             .iter()
             .map(|c| {
                 let c = launch.overrides.apply_to(c);
+                // Dynamic host ports are chosen here, so the agent binds exactly what the instance record holds.
+                let network_bindings = c
+                    .port_mappings
+                    .iter()
+                    .filter(|m| matches!(resources::host_port(m, host_mode), resources::HostPort::Dynamic))
+                    .filter_map(|m| {
+                        let udp = m.protocol() == "udp";
+                        let port = if udp { dynamic_udp.next() } else { dynamic_tcp.next() }?;
+                        Some(NetworkBinding {
+                            bind_ip: Some("0.0.0.0".into()),
+                            container_port: m.container_port,
+                            host_port: Some(i32::from(*port)),
+                            protocol: Some(m.protocol().to_owned()),
+                            container_port_range: None,
+                            host_port_range: None,
+                        })
+                    })
+                    .collect();
                 Container {
                     container_arn: api.scope.container(
                         &launch.cluster,
@@ -496,7 +547,7 @@ fn create_tasks(
                     last_status: "PENDING".into(),
                     exit_code: None,
                     reason: None,
-                    network_bindings: vec![],
+                    network_bindings,
                     network_interfaces: vec![],
                     health_status: c.health_check.as_ref().map(|_| "UNKNOWN".into()),
                     cpu: Some(c.cpu.unwrap_or(0).to_string()),
@@ -547,21 +598,26 @@ fn create_tasks(
             group: Some(launch.group.clone()),
             task_definition: launch.definition.clone(),
         };
-        resources::apply(&mut node.value.instance, &reservation, 1);
-        resources::count_transition(&mut node.value.instance, None, Some(TaskStatus::Provisioning));
+        // The view's node already counts the batch's groups; the record takes each task's resources and counts.
+        let record = records.entry(p.node).or_insert_with(|| instance.clone());
+        resources::apply(record, &reservation, 1);
+        resources::count_transition(record, None, Some(TaskStatus::Provisioning));
         ops.push(state::put(keys::task(&launch.cluster, &id), &StoredTask { task: task.clone(), reservation })?);
         ops.push(state::put(keys::assignment(&launch.cluster, &instance_id, &id), &assignment)?);
         tasks.push(task);
     }
     let mut compares = Vec::new();
-    for (node, touched) in nodes.iter_mut().zip(touched) {
-        if touched {
-            node.value.instance.version += 1;
-            compares.push(node.unchanged());
-            ops.push(state::put(&node.key, &node.value.instance)?);
-        }
+    let mut rewritten = Vec::new();
+    for (slot, mut record) in records {
+        let Some((key, revision)) = view.record(slot).cloned() else {
+            return Err(ApiError::server("The placement view lost an instance; retry the request."));
+        };
+        record.version += 1;
+        compares.push(Compare::unchanged(key.clone(), revision));
+        ops.push(state::put(&key, &record)?);
+        rewritten.push((slot, key, record));
     }
-    Ok((compares, ops, tasks))
+    Ok(Staged { compares, ops, tasks, records: rewritten })
 }
 
 /// What a clientToken remembers: the request it answered and what it placed.
@@ -701,6 +757,9 @@ pub fn finish_stop(
     }
     if let Some(mut inst) = instance {
         resources::apply(&mut inst.value, &stored.reservation, -1);
+        if let Some(group) = &stored.task.group {
+            inst.value.count_task_group(group, -1);
+        }
         resources::count_transition(&mut inst.value, from, Some(TaskStatus::Stopped));
         inst.value.version += 1;
         compares.push(inst.unchanged());
