@@ -28,6 +28,8 @@ pub struct Api {
     pub closing: tokio::sync::watch::Sender<bool>,
     /// Per cluster, the instances as placement sees them, kept current by a watch.
     pub placements: crate::placement::Views,
+    /// Wakes the long polls of instances whose assignments changed.
+    pub manifests: Arc<crate::manifests::Manifests>,
 }
 
 /// The cluster an omitted `cluster` parameter means.

@@ -25,6 +25,7 @@ pub mod controllers;
 pub mod dispatch;
 pub mod error;
 pub mod liveness;
+pub mod manifests;
 pub mod ops;
 pub mod paging;
 pub mod placement;
@@ -64,6 +65,8 @@ impl ServerConfig {
 pub async fn build_api(store: Arc<dyn Store>, config: &ServerConfig) -> Result<Arc<Api>, error::ApiError> {
     let auth = auth::Auth::load(store.as_ref(), config.auth, &config.region).await?;
     let scope = ArnScope { region: config.region.clone(), account_id: config.account_id.clone() };
+    let manifests = Arc::new(manifests::Manifests::default());
+    manifests.start(store.clone());
     Ok(Arc::new(Api {
         store,
         scope,
@@ -73,6 +76,7 @@ pub async fn build_api(store: Arc<dyn Store>, config: &ServerConfig) -> Result<A
         task_retention: config.task_retention,
         closing: tokio::sync::watch::Sender::new(false),
         placements: Default::default(),
+        manifests,
     }))
 }
 

@@ -20,7 +20,7 @@ use futures::{FutureExt, StreamExt};
 use tokio::sync::Mutex;
 
 use crate::error::ApiResult;
-use crate::state::{self, keys};
+use crate::state::{self, Versioned, keys};
 
 /// The views of every cluster this process has placed tasks in.
 #[derive(Default)]
@@ -128,14 +128,49 @@ impl View {
 
     /// Reads some records again (those a failed commit touched).
     pub async fn refresh(&mut self, store: &dyn Store, slots: &[usize]) -> ApiResult<()> {
-        let keys: Vec<String> = slots.iter().filter_map(|s| self.records.get(s).map(|(k, _)| k.clone())).collect();
-        for key in keys {
-            match state::get::<ContainerInstance>(store, &key).await? {
+        for (_, record) in self.read(store, slots).await? {
+            match record {
                 Some(v) => self.put(v.key, v.value, v.mod_revision, true),
                 None => self.loaded = false,
             }
         }
         Ok(())
+    }
+
+    /// Whether the records of `slots` are still those the view holds. When one is not, all of them are read into
+    /// the view again (dropping the reservations a decision made on them) and the decision must be made again.
+    pub async fn validate(&mut self, store: &dyn Store, slots: &[usize]) -> ApiResult<bool> {
+        let read = self.read(store, slots).await?;
+        let current = read.iter().all(|(slot, record)| {
+            let known = self.records.get(slot).map(|(_, revision)| *revision);
+            record.as_ref().map(|r| r.mod_revision) == known
+        });
+        if !current {
+            for (_, record) in read {
+                match record {
+                    Some(v) => self.put(v.key, v.value, v.mod_revision, true),
+                    None => self.loaded = false,
+                }
+            }
+        }
+        Ok(current)
+    }
+
+    /// The store's records of some slots, each slot once.
+    async fn read(
+        &self,
+        store: &dyn Store,
+        slots: &[usize],
+    ) -> ApiResult<Vec<(usize, Option<Versioned<ContainerInstance>>)>> {
+        let mut slots = slots.to_vec();
+        slots.sort_unstable();
+        slots.dedup();
+        let mut out = Vec::with_capacity(slots.len());
+        for slot in slots {
+            let Some((key, _)) = self.records.get(&slot) else { continue };
+            out.push((slot, state::get::<ContainerInstance>(store, key).await?));
+        }
+        Ok(out)
     }
 
     fn apply(&mut self, event: WatchEvent) {

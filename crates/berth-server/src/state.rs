@@ -50,6 +50,8 @@ pub mod keys {
     pub fn assignment(cluster: &str, instance_id: &str, task_id: &str) -> String {
         format!("assignments/{cluster}/{instance_id}/{task_id}")
     }
+    pub const ASSIGNMENTS: &str = "assignments/";
+
     pub fn assignments_of_cluster(cluster: &str) -> String {
         format!("assignments/{cluster}/")
     }

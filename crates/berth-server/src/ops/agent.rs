@@ -13,7 +13,6 @@ use berth_model::arn;
 use berth_model::instance::ContainerInstance;
 use berth_model::names::truncate;
 use berth_model::task::{Task, TaskStatus, container_status_rank, task_health};
-use futures::StreamExt;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -43,7 +42,11 @@ pub async fn poll(api: &Api, req: PollRequest) -> ApiResult<Value> {
     let prefix = keys::assignments_of(&cluster, instance_id);
     let wait = Duration::from_secs(u64::from(req.wait_seconds.unwrap_or(20).min(MAX_POLL_WAIT_SECONDS)));
     if let Some(after) = req.after_revision.filter(|r| *r > 0) {
-        wait_for_change(api, &prefix, after, wait).await?;
+        let mut closing = api.closing.subscribe();
+        let stop = async move {
+            let _ = closing.wait_for(|c| *c).await;
+        };
+        api.manifests.wait(&prefix, after, wait, stop).await;
     }
     let listed = api.store.list(&prefix, berth_store::ListOptions::default()).await?;
     let mut tasks = Vec::with_capacity(listed.kvs.len());
@@ -60,18 +63,6 @@ pub async fn poll(api: &Api, req: PollRequest) -> ApiResult<Value> {
         .unwrap_or_else(|| "INACTIVE".into());
     let response = PollResponse { revision: listed.revision, instance_status: status, tasks };
     serde_json::to_value(response).map_err(|e| ApiError::server(e.to_string()))
-}
-
-/// Waits until something under `prefix` changes after `after`, or `wait` passes. A compacted or broken watch
-/// returns at once: the caller answers with the full manifest either way.
-async fn wait_for_change(api: &Api, prefix: &str, after: i64, wait: Duration) -> ApiResult<()> {
-    let mut watch = api.store.watch(prefix, after).await?;
-    let mut closing = api.closing.subscribe();
-    tokio::select! {
-        _ = tokio::time::timeout(wait, watch.next()) => {}
-        _ = closing.wait_for(|c| *c) => {}
-    }
-    Ok(())
 }
 
 /// Records whether an instance's agent holds its channel.

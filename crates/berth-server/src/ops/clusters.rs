@@ -4,7 +4,6 @@ use berth_model::arn;
 use berth_model::cluster::{self, Cluster, ClusterSetting, KeyValuePair};
 use berth_model::instance::ContainerInstance;
 use berth_model::names::{self, check_resource_name, check_tags};
-use berth_model::task::TaskStatus;
 use berth_model::{Failure, Tag};
 use berth_store::Compare;
 use serde::Deserialize;
@@ -263,20 +262,16 @@ impl LiveCounts {
     async fn of(api: &Api, cluster: &str) -> ApiResult<Self> {
         let store = api.store.as_ref();
         let mut counts = LiveCounts::default();
+        // Every task is placed on an instance, and the instance's counts change in the same transaction as the
+        // task's status, so their sums are the cluster's counts without reading every task.
         for i in state::list::<ContainerInstance>(store, &keys::instances_of(cluster)).await? {
             if matches!(i.value.status.as_str(), "ACTIVE" | "DRAINING") {
                 counts.instances += 1;
             }
+            counts.running_tasks += i.value.running_tasks_count;
+            counts.pending_tasks += i.value.pending_tasks_count;
         }
-        // Tasks and services are read generically so these counts stay right as their types grow.
-        for t in state::list::<Value>(store, &keys::tasks_of(cluster)).await? {
-            // As on instances: placed but not yet running is pending; running until stopped is running.
-            match t.value.get("lastStatus").and_then(Value::as_str).and_then(TaskStatus::parse) {
-                Some(TaskStatus::Stopped) | None => {}
-                Some(s) if s >= TaskStatus::Running => counts.running_tasks += 1,
-                Some(_) => counts.pending_tasks += 1,
-            }
-        }
+        // Services are read generically so these counts stay right as their type grows.
         for s in state::list::<Value>(store, &keys::services_of(cluster)).await? {
             match s.value.get("status").and_then(Value::as_str) {
                 Some("ACTIVE") => counts.active_services += 1,

@@ -459,6 +459,11 @@ where
         *fresh = true;
         return Ok(None);
     }
+    let touched: Vec<usize> = placed.iter().map(|p| p.node).collect();
+    // Reads are cheap and a failed transaction takes the writer's time, so a stale view is caught here first.
+    if !view.validate(api.store.as_ref(), &touched).await? {
+        return Ok(None);
+    }
     let Staged { mut compares, mut ops, tasks, records } = create_tasks(api, launch, view, &placed)?;
     let (more_compares, more_ops) = extra(&tasks, &failures)?;
     compares.extend(more_compares);
@@ -470,7 +475,6 @@ where
         }
         return Ok(Some((tasks, failures)));
     }
-    let touched: Vec<usize> = records.iter().map(|(slot, _, _)| *slot).collect();
     view.refresh(api.store.as_ref(), &touched).await?;
     Ok(None)
 }
