@@ -459,6 +459,16 @@ struct CompactJob {
     reply: oneshot::Sender<Result<()>>,
 }
 
+/// Most transactions committed together by one SQLite commit.
+const GROUP_COMMIT_MAX: usize = 64;
+
+/// A transaction waiting for the writer.
+struct Pending {
+    compares: Vec<Compare>,
+    ops: Vec<Op>,
+    reply: oneshot::Sender<Result<TxnResult>>,
+}
+
 /// The final effect of a transaction on one key (a later op on the same key replaces an earlier one).
 enum Change {
     Put { value: Vec<u8>, lease: LeaseId },
@@ -489,8 +499,16 @@ impl Writer {
                     Err(mpsc::RecvError) => break,
                 }
             };
-            if let Some(command) = command {
-                self.handle(command);
+            match command {
+                Some(Command::Txn { compares, ops, reply }) => {
+                    let (group, next) = self.gather(Pending { compares, ops, reply });
+                    self.txn_group(group);
+                    if let Some(other) = next {
+                        self.handle(other);
+                    }
+                }
+                Some(command) => self.handle(command),
+                None => {}
             }
             if self.next_deadline.is_some_and(|deadline| deadline <= now_ms()) {
                 self.sweep();
@@ -515,6 +533,82 @@ impl Writer {
             }
             Command::Revoke { lease, reply } => {
                 let _ = reply.send(self.revoke(lease));
+            }
+        }
+    }
+
+    /// The transactions already waiting behind `first` (up to [`GROUP_COMMIT_MAX`]), and the first other command
+    /// met, which must run after them.
+    fn gather(&mut self, first: Pending) -> (Vec<Pending>, Option<Command>) {
+        let mut group = vec![first];
+        while group.len() < GROUP_COMMIT_MAX {
+            match self.rx.try_recv() {
+                Ok(Command::Txn { compares, ops, reply }) => group.push(Pending { compares, ops, reply }),
+                Ok(other) => return (group, Some(other)),
+                Err(_) => break,
+            }
+        }
+        (group, None)
+    }
+
+    /// Applies waiting transactions in order inside one SQLite transaction (group commit), each in a savepoint of
+    /// its own at its own revision, so each sees the ones before it and fails alone. Under load this turns many
+    /// small commits, each rewriting the same pages, into one.
+    fn txn_group(&mut self, group: Vec<Pending>) {
+        if group.len() == 1 {
+            let Some(Pending { compares, ops, reply }) = group.into_iter().next() else { return };
+            let _ = reply.send(self.txn(&compares, ops));
+            return;
+        }
+        let mut answers = Vec::with_capacity(group.len());
+        let mut batches = Vec::new();
+        let committed = (|| -> Result<()> {
+            let mut tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).ctx("begin txn group")?;
+            let mut revision = meta_get(&tx, "revision").ctx("read revision")?;
+            for Pending { compares, ops, reply } in group {
+                let result = (|| -> Result<TxnResult> {
+                    let sp = tx.savepoint().ctx("begin savepoint")?;
+                    for compare in &compares {
+                        let Compare::ModRevision { key, mod_revision } = compare;
+                        let current = current_mod_revision(&sp, key).ctx("check compare")?.unwrap_or(0);
+                        if current != *mod_revision {
+                            return Ok(TxnResult { succeeded: false, revision });
+                        }
+                    }
+                    let mut changes = BTreeMap::new();
+                    for op in ops {
+                        match op {
+                            Op::Put { key, value, lease } => changes.insert(key, Change::Put { value, lease }),
+                            Op::Delete { key } => changes.insert(key, Change::Delete),
+                        };
+                    }
+                    let Some(batch) = apply_changes(&sp, revision, changes)? else {
+                        return Ok(TxnResult { succeeded: true, revision });
+                    };
+                    sp.commit().ctx("release savepoint")?;
+                    revision = batch.revision;
+                    batches.push(batch);
+                    Ok(TxnResult { succeeded: true, revision })
+                })();
+                answers.push((reply, result));
+            }
+            tx.commit().ctx("commit txn group")
+        })();
+        match committed {
+            Ok(()) => {
+                for batch in batches {
+                    self.publish(batch);
+                }
+                for (reply, result) in answers {
+                    let _ = reply.send(result);
+                }
+            }
+            Err(e) => {
+                // Nothing of the group was written; each caller learns why.
+                let message = e.to_string();
+                for (reply, _) in answers {
+                    let _ = reply.send(Err(StoreError::Backend(message.clone())));
+                }
             }
         }
     }

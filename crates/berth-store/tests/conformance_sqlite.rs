@@ -175,3 +175,50 @@ fn open_fails_cleanly_on_a_bad_path() {
         other => panic!("expected a backend error, got {other:?}"),
     }
 }
+
+/// Transactions that arrive together are committed together (group commit) but keep their own meaning: each gets
+/// its own revision in arrival order, a failed compare or a missing lease fails only its own transaction, and a
+/// watch sees every write once, in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn transactions_committed_together_keep_their_own_outcomes() {
+    let files = Files::new();
+    let store = std::sync::Arc::new(open(&files.fresh()));
+    let start = store.current_revision().await.expect("revision");
+    let mut watch = store.watch("g/", start).await.expect("watch");
+    let calls = (0..200).map(|i| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let key = format!("g/{i:03}");
+            match i % 10 {
+                // Asks for a key to be absent that another transaction creates: fails unless it runs first.
+                3 => store.txn(vec![berth_store::Compare::absent("g/000")], vec![Op::put(&key, "late")]).await,
+                // A lease that does not exist: an error for this transaction alone.
+                7 => store.txn(vec![], vec![Op::put_with_lease(&key, "leased", 999_999)]).await,
+                _ => store.txn(vec![], vec![Op::put(&key, "v")]).await,
+            }
+        })
+    });
+    let results: Vec<_> = futures::future::join_all(calls).await.into_iter().map(|r| r.expect("task")).collect();
+    let mut revisions = Vec::new();
+    for (i, r) in results.iter().enumerate() {
+        match (i % 10, r) {
+            (7, Err(StoreError::LeaseNotFound(_))) => {}
+            (7, other) => panic!("txn {i} with a missing lease: {other:?}"),
+            (_, Ok(t)) if t.succeeded => revisions.push(t.revision),
+            (3, Ok(_)) => {}
+            (_, other) => panic!("txn {i}: {other:?}"),
+        }
+    }
+    revisions.sort_unstable();
+    let expected: Vec<i64> = (start + 1..=start + revisions.len() as i64).collect();
+    assert_eq!(revisions, expected, "one revision per successful transaction, none skipped or shared");
+    assert_eq!(store.current_revision().await.expect("revision"), start + revisions.len() as i64);
+    let mut seen = Vec::new();
+    while seen.len() < revisions.len() {
+        let e = next(&mut watch).await.expect("event").expect("no error");
+        seen.push(e.kv.mod_revision);
+    }
+    assert_eq!(seen, expected, "the watch sees each write once, in order");
+    let listed = store.list("g/", ListOptions::default()).await.expect("list");
+    assert_eq!(listed.kvs.len(), revisions.len());
+}
