@@ -135,6 +135,9 @@ mod tests {
         let err = Constraint::parse("memberOf", Some("attribute:x == a and (b")).unwrap_err();
         assert!(err.contains("at "), "the position is named: {err}");
         assert!(Constraint::parse("sameHost", None).unwrap_err().contains("sameHost"));
+        // The README's example.
+        let readme = "attribute:ecs.instance-type =~ g5.* and not(task:group == batch)";
+        assert!(Constraint::parse("memberOf", Some(readme)).is_ok());
         assert_eq!(
             Strategy::parse("spread", Some("attribute:ecs.availability-zone")),
             Ok(Strategy::Spread(SpreadField::Attribute("ecs.availability-zone".into())))
