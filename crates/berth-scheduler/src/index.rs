@@ -189,18 +189,15 @@ impl Index {
     }
 
     fn share(&self, node: &Node) -> Share {
-        if !self.has_attribute_spread || !node.is_active() {
+        if !node.is_active() {
             return Share::new();
         }
-        let group = &self.request.demand.group;
-        self.request
-            .strategies
-            .iter()
-            .take(MAX_STRATEGIES)
-            .map(|s| match s {
-                Strategy::Spread(SpreadField::Attribute(name)) => {
-                    (node.instance.attribute(name).flatten().map(str::to_owned), i64::from(node.tasks_in_group(group)))
-                }
+        let tasks = i64::from(node.tasks_in_group(&self.request.demand.group));
+        self.spread_values(node)
+            .into_iter()
+            .zip(&self.request.strategies)
+            .map(|(value, s)| match s {
+                Strategy::Spread(SpreadField::Attribute(_)) => (value, tasks),
                 _ => (None, 0),
             })
             .collect()

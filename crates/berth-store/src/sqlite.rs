@@ -568,22 +568,10 @@ impl Writer {
             for Pending { compares, ops, reply } in group {
                 let result = (|| -> Result<TxnResult> {
                     let sp = tx.savepoint().ctx("begin savepoint")?;
-                    for compare in &compares {
-                        let Compare::ModRevision { key, mod_revision } = compare;
-                        let current = current_mod_revision(&sp, key).ctx("check compare")?.unwrap_or(0);
-                        if current != *mod_revision {
-                            return Ok(TxnResult { succeeded: false, revision });
-                        }
-                    }
-                    let mut changes = BTreeMap::new();
-                    for op in ops {
-                        match op {
-                            Op::Put { key, value, lease } => changes.insert(key, Change::Put { value, lease }),
-                            Op::Delete { key } => changes.insert(key, Change::Delete),
-                        };
-                    }
-                    let Some(batch) = apply_changes(&sp, revision, changes)? else {
-                        return Ok(TxnResult { succeeded: true, revision });
+                    let batch = match apply_txn(&sp, revision, &compares, ops)? {
+                        Applied::Refused => return Ok(TxnResult { succeeded: false, revision }),
+                        Applied::Nothing => return Ok(TxnResult { succeeded: true, revision }),
+                        Applied::Wrote(batch) => batch,
                     };
                     sp.commit().ctx("release savepoint")?;
                     revision = batch.revision;
@@ -616,24 +604,11 @@ impl Writer {
     fn txn(&mut self, compares: &[Compare], ops: Vec<Op>) -> Result<TxnResult> {
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).ctx("begin txn")?;
         let revision = meta_get(&tx, "revision").ctx("read revision")?;
-        for compare in compares {
-            let Compare::ModRevision { key, mod_revision } = compare;
-            let current = current_mod_revision(&tx, key).ctx("check compare")?.unwrap_or(0);
-            if current != *mod_revision {
-                // Dropping `tx` rolls back; nothing was written.
-                return Ok(TxnResult { succeeded: false, revision });
-            }
-        }
-        let mut changes = BTreeMap::new();
-        for op in ops {
-            match op {
-                Op::Put { key, value, lease } => changes.insert(key, Change::Put { value, lease }),
-                Op::Delete { key } => changes.insert(key, Change::Delete),
-            };
-        }
-        let batch = apply_changes(&tx, revision, changes)?;
-        let Some(batch) = batch else {
-            return Ok(TxnResult { succeeded: true, revision });
+        // Dropping `tx` without committing rolls back.
+        let batch = match apply_txn(&tx, revision, compares, ops)? {
+            Applied::Refused => return Ok(TxnResult { succeeded: false, revision }),
+            Applied::Nothing => return Ok(TxnResult { succeeded: true, revision }),
+            Applied::Wrote(batch) => batch,
         };
         tx.commit().ctx("commit txn")?;
         let revision = batch.revision;
@@ -787,6 +762,34 @@ impl Writer {
 
 /// Applies per-key changes at `revision + 1`; returns the batch to publish, or `None` when nothing changed (deletes of
 /// missing keys only), in which case the revision stays.
+/// What one transaction did inside the caller's SQLite transaction (which the caller commits or rolls back).
+enum Applied {
+    /// A compare failed; nothing was written.
+    Refused,
+    /// Every op was a delete of a missing key: no new revision.
+    Nothing,
+    Wrote(Batch),
+}
+
+/// Checks the compares and applies the ops at `revision + 1`.
+fn apply_txn(conn: &Connection, revision: Revision, compares: &[Compare], ops: Vec<Op>) -> Result<Applied> {
+    for compare in compares {
+        let Compare::ModRevision { key, mod_revision } = compare;
+        let current = current_mod_revision(conn, key).ctx("check compare")?.unwrap_or(0);
+        if current != *mod_revision {
+            return Ok(Applied::Refused);
+        }
+    }
+    let mut changes = BTreeMap::new();
+    for op in ops {
+        match op {
+            Op::Put { key, value, lease } => changes.insert(key, Change::Put { value, lease }),
+            Op::Delete { key } => changes.insert(key, Change::Delete),
+        };
+    }
+    Ok(apply_changes(conn, revision, changes)?.map_or(Applied::Nothing, Applied::Wrote))
+}
+
 fn apply_changes(conn: &Connection, revision: Revision, changes: BTreeMap<String, Change>) -> Result<Option<Batch>> {
     let new_revision = revision + 1;
     for change in changes.values() {

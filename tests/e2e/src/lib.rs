@@ -257,3 +257,24 @@ fn healthz_ok(port: u16) -> bool {
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
 }
+
+/// An HTTP/1.0 GET of `/` on a loopback port, retried for about 5 s until something answers; the raw response
+/// (empty when nothing did).
+pub fn http_get(port: i32) -> String {
+    use std::io::{Read, Write};
+    let mut last = String::new();
+    for _ in 0..50 {
+        if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port as u16)) {
+            let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+            let _ = s.write_all(b"GET / HTTP/1.0\r\nHost: x\r\n\r\n");
+            let mut body = String::new();
+            let _ = s.read_to_string(&mut body);
+            if !body.is_empty() {
+                return body;
+            }
+            last = body;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    last
+}

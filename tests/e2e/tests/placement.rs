@@ -13,7 +13,7 @@ use aws_sdk_ecs::types::{
 };
 use berth_agent::runtime::fake::FakeRuntime;
 use berth_agent::{AgentConfig, GpuDiscovery};
-use berth_e2e::{Berth, remove_containers, test_image};
+use berth_e2e::{Berth, http_get, remove_containers, test_image};
 
 /// Starts a hollow agent in this process that joins `berth`'s default cluster.
 async fn hollow(berth: &Berth, dir: &std::path::Path, name: &str, az: &str, gpus: &[&str]) -> berth_agent::Agent {
@@ -213,21 +213,4 @@ async fn real_and_hollow_agents_share_a_cluster_and_placement_honours_every_rule
         a.shutdown();
     }
     remove_containers(&real);
-}
-
-fn http_get(port: i32) -> String {
-    use std::io::{Read, Write};
-    for _ in 0..50 {
-        if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port as u16)) {
-            let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
-            let _ = s.write_all(b"GET / HTTP/1.0\r\nHost: x\r\n\r\n");
-            let mut body = String::new();
-            let _ = s.read_to_string(&mut body);
-            if !body.is_empty() {
-                return body;
-            }
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    String::new()
 }

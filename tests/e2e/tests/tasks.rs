@@ -9,7 +9,7 @@ use aws_sdk_ecs::Client;
 use aws_sdk_ecs::types::{
     ContainerCondition, ContainerDefinition, ContainerDependency, HealthCheck, KeyValuePair, PortMapping, Task,
 };
-use berth_e2e::{Berth, test_image};
+use berth_e2e::{Berth, http_get, test_image};
 
 fn container(name: &str, command: &[&str]) -> aws_sdk_ecs::types::builders::ContainerDefinitionBuilder {
     ContainerDefinition::builder()
@@ -61,25 +61,6 @@ fn started(dir: &std::path::Path) -> Berth {
     let berth = Berth::start(dir);
     berth.wait_agent();
     berth
-}
-
-fn http_get(port: i32) -> String {
-    use std::io::{Read, Write};
-    let mut last = String::new();
-    for _ in 0..50 {
-        if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port as u16)) {
-            let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
-            let _ = s.write_all(b"GET / HTTP/1.0\r\nHost: x\r\n\r\n");
-            let mut body = String::new();
-            let _ = s.read_to_string(&mut body);
-            if !body.is_empty() {
-                return body;
-            }
-            last = body;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    last
 }
 
 fn docker(args: &[&str]) -> String {
