@@ -41,7 +41,9 @@ impl Cluster {
 
     /// Adds a node, or replaces the one with the same ARN; returns its slot.
     pub fn upsert(&mut self, node: Node) -> usize {
-        if let Some(&slot) = self.by_arn.get(node.arn()) {
+        if let Some(&slot) = self.by_arn.get(node.arn())
+            && self.nodes.get(slot).is_some_and(Option::is_some)
+        {
             self.change(slot, |n| *n = node);
             return slot;
         }
@@ -98,13 +100,14 @@ impl Cluster {
         let Some(slot) = index.best() else {
             return Err(index.rejections());
         };
-        let granted = self.change(slot, |node| node.reserve(&request.demand));
+        let granted = self.change(slot, |node| node.reserve(&request.demand)).ok_or_else(Vec::new)?;
         Ok(Placement { node: slot, granted })
     }
 
-    /// Places one task on the given node if it fits there (StartTask): the same checks as [`Cluster::place`].
+    /// Places one task on the given node if it fits there (StartTask): the same checks as [`Cluster::place`]; a
+    /// node that is not ACTIVE (DRAINING) is refused as INACTIVE.
     pub fn place_on(&mut self, slot: usize, request: &Request) -> Result<Placement, &'static str> {
-        let node = self.node(slot).ok_or(reason::AGENT)?;
+        let node = self.node(slot).filter(|n| n.is_active()).ok_or(reason::INACTIVE)?;
         let demand = &request.demand;
         let why = node
             .rejection(demand)
@@ -112,15 +115,13 @@ impl Cluster {
         if let Some(reason) = why {
             return Err(reason);
         }
-        let granted = self.change(slot, |node| node.reserve(demand));
+        let granted = self.change(slot, |node| node.reserve(demand)).ok_or(reason::INACTIVE)?;
         Ok(Placement { node: slot, granted })
     }
 
-    /// Changes one node, keeping every index current.
-    fn change<R>(&mut self, slot: usize, f: impl FnOnce(&mut Node) -> R) -> R {
-        let Some(Some(node)) = self.nodes.get_mut(slot) else {
-            unreachable!("slots come from this cluster");
-        };
+    /// Changes one node, keeping every index current (`None`: no node in that slot).
+    fn change<R>(&mut self, slot: usize, f: impl FnOnce(&mut Node) -> R) -> Option<R> {
+        let node = self.nodes.get_mut(slot)?.as_mut()?;
         for index in &mut self.indexes {
             index.detach(slot, node);
         }
@@ -128,7 +129,7 @@ impl Cluster {
         for index in &mut self.indexes {
             index.attach(slot, Some(node), self.seed);
         }
-        result
+        Some(result)
     }
 
     /// Makes the index for `request` the first one, building it when there is none.

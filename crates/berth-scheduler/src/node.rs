@@ -23,6 +23,8 @@ pub mod reason {
     pub const AGENT: &str = "AGENT";
     pub const MEMBER_OF: &str = "MemberOf placement constraint unsatisfied";
     pub const DISTINCT_INSTANCE: &str = "DistinctInstance placement constraint unsatisfied";
+    /// StartTask named an instance that takes no tasks (DRAINING).
+    pub const INACTIVE: &str = "INACTIVE";
 }
 
 /// What one task needs from a host.

@@ -202,6 +202,10 @@ fn place_on_checks_like_place() {
     let mut c = cluster(vec![instance("a", 512, 512, &[], "a")]);
     assert!(c.place_on(0, &request(512, 512)).is_ok());
     assert_eq!(c.place_on(0, &request(1, 1)), Err(reason::CPU));
+    let mut draining = instance("b", 512, 512, &[], "b");
+    draining.status = "DRAINING".into();
+    let slot = c.upsert(Node::new(draining));
+    assert_eq!(c.place_on(slot, &request(1, 1)), Err(reason::INACTIVE));
 }
 
 #[test]
