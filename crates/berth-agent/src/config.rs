@@ -1,8 +1,6 @@
 //! The agent's settings (flags of `berth agent`, or what `berth up` passes).
 
-use std::fmt;
 use std::path::PathBuf;
-use std::str::FromStr;
 use std::time::Duration;
 
 use berth_client::AccessKey;
@@ -14,8 +12,7 @@ pub const DEFAULT_RESERVED_PORTS: [u16; 5] = [22, 2375, 2376, 51678, 51679];
 /// Port of the task metadata endpoint on the bridge gateway (ECS serves it on 51679 behind 169.254.170.2).
 pub const DEFAULT_METADATA_PORT: u16 = 51679;
 
-/// Docker's and ECS's default ephemeral range for dynamic host ports.
-pub const DEFAULT_DYNAMIC_HOST_PORT_RANGE: HostPortRange = HostPortRange { low: 49153, high: 65535 };
+pub use berth_model::ports::{DEFAULT_DYNAMIC_HOST_PORT_RANGE, HostPortRange, PortRangeError};
 
 #[derive(Debug, Clone)]
 pub struct AgentConfig {
@@ -74,82 +71,4 @@ pub enum GpuDiscovery {
     Off,
     /// Register these GPU ids without asking NVML (tests, hollow agents).
     List(Vec<String>),
-}
-
-/// A settings value that does not parse.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ConfigError {
-    #[error(
-        "dynamic host port range '{value}': {why} (expected LOW-HIGH with 1 <= LOW <= HIGH <= 65535, e.g. 49153-65535)"
-    )]
-    HostPortRange { value: String, why: &'static str },
-}
-
-/// An inclusive range of host ports, written `LOW-HIGH`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct HostPortRange {
-    pub low: u16,
-    pub high: u16,
-}
-
-impl HostPortRange {
-    /// `low..=high`; port 0 is not a port, and an empty range would leave the server nothing to assign.
-    pub fn new(low: u16, high: u16) -> Result<HostPortRange, ConfigError> {
-        let fail = |why| Err(ConfigError::HostPortRange { value: format!("{low}-{high}"), why });
-        if low == 0 {
-            return fail("ports start at 1");
-        }
-        if low > high {
-            return fail("LOW is above HIGH");
-        }
-        Ok(HostPortRange { low, high })
-    }
-}
-
-impl Default for HostPortRange {
-    fn default() -> Self {
-        DEFAULT_DYNAMIC_HOST_PORT_RANGE
-    }
-}
-
-impl fmt::Display for HostPortRange {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}-{}", self.low, self.high)
-    }
-}
-
-impl FromStr for HostPortRange {
-    type Err = ConfigError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let fail = |why| ConfigError::HostPortRange { value: s.to_owned(), why };
-        let (low, high) = s.trim().split_once('-').ok_or_else(|| fail("no '-' between LOW and HIGH"))?;
-        let port = |p: &str| p.trim().parse::<u16>().map_err(|_| fail("LOW and HIGH must be numbers up to 65535"));
-        HostPortRange::new(port(low)?, port(high)?).map_err(|e| match e {
-            ConfigError::HostPortRange { why, .. } => fail(why),
-        })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn host_port_ranges_parse_and_print() {
-        assert_eq!("49153-65535".parse::<HostPortRange>().unwrap(), HostPortRange::default());
-        assert_eq!(" 1000 - 2000 ".parse::<HostPortRange>().unwrap(), HostPortRange { low: 1000, high: 2000 });
-        assert_eq!("8080-8080".parse::<HostPortRange>().unwrap().to_string(), "8080-8080");
-        for (bad, why) in [
-            ("2000-1000", "LOW is above HIGH"),
-            ("0-100", "ports start at 1"),
-            ("100", "no '-'"),
-            ("100-70000", "numbers up to 65535"),
-            ("-5-10", "numbers up to 65535"),
-            ("a-b", "numbers up to 65535"),
-        ] {
-            let err = bad.parse::<HostPortRange>().unwrap_err().to_string();
-            assert!(err.contains(why) && err.contains(bad), "{bad}: {err}");
-        }
-    }
 }

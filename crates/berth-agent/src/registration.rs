@@ -5,6 +5,7 @@ use std::path::Path;
 
 use berth_client::{Client, ClientError};
 use berth_model::instance::{ContainerInstance, PlatformDevice, Resource, VersionInfo};
+use berth_model::ports::DYNAMIC_PORT_RANGE_ATTRIBUTE;
 use berth_model::{Attribute, arn};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -15,9 +16,6 @@ use crate::runtime::RuntimeInfo;
 
 /// The agent's version, as registered in `versionInfo`.
 pub const AGENT_VERSION: &str = env!("CARGO_PKG_VERSION");
-
-/// The attribute telling the server which host ports it may assign to dynamic port mappings (`LOW-HIGH`).
-pub const DYNAMIC_HOST_PORT_RANGE_ATTRIBUTE: &str = "berth.dynamic-host-port-range";
 
 /// What the state file holds.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -140,7 +138,7 @@ pub fn attributes(config: &AgentConfig, info: &RuntimeInfo, gpus: &HostGpus) -> 
     {
         out.push(Attribute::new(format!("{new}nvidia-driver-version.{version}"), None));
     }
-    out.push(Attribute::new(DYNAMIC_HOST_PORT_RANGE_ATTRIBUTE, Some(&config.dynamic_host_port_range.to_string())));
+    out.push(Attribute::new(DYNAMIC_PORT_RANGE_ATTRIBUTE, Some(&config.dynamic_host_port_range.to_string())));
     for (name, value) in &config.attributes {
         out.push(Attribute::new(name.clone(), value.as_deref()));
     }
@@ -312,11 +310,11 @@ mod tests {
     #[test]
     fn registers_the_dynamic_host_port_range() {
         let body = request(&config(), &info(), &HostGpus::default());
-        assert_eq!(attribute(&body, DYNAMIC_HOST_PORT_RANGE_ATTRIBUTE).unwrap()["value"], "49153-65535");
+        assert_eq!(attribute(&body, DYNAMIC_PORT_RANGE_ATTRIBUTE).unwrap()["value"], "49153-65535");
         let mut custom = config();
         custom.dynamic_host_port_range = "20000-29999".parse().unwrap();
         let body = request(&custom, &info(), &HostGpus::default());
-        assert_eq!(attribute(&body, DYNAMIC_HOST_PORT_RANGE_ATTRIBUTE).unwrap()["value"], "20000-29999");
+        assert_eq!(attribute(&body, DYNAMIC_PORT_RANGE_ATTRIBUTE).unwrap()["value"], "20000-29999");
     }
 
     #[test]

@@ -11,6 +11,7 @@ pub mod common;
 pub mod error;
 pub mod instance;
 pub mod names;
+pub mod ports;
 pub mod query;
 pub mod task;
 pub mod taskdef;

@@ -27,5 +27,5 @@ mod tests;
 
 pub use cluster::{Cluster, Placement, Rejections};
 pub use index::Request;
-pub use node::{DEFAULT_DYNAMIC_PORTS, DYNAMIC_PORT_RANGE_ATTRIBUTE, Demand, Granted, Node, parse_port_range, reason};
+pub use node::{Demand, Granted, Node, reason};
 pub use rules::{BinpackField, Constraint, MAX_STRATEGIES, SpreadField, Strategy};

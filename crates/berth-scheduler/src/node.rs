@@ -4,13 +4,7 @@
 use std::collections::BTreeSet;
 
 use berth_model::instance::ContainerInstance;
-
-/// The attribute in which an agent states the host ports it lets placement hand out as dynamic ports
-/// (`LOW-HIGH`).
-pub const DYNAMIC_PORT_RANGE_ATTRIBUTE: &str = "berth.dynamic-host-port-range";
-
-/// Dynamic host ports when an instance states no range: Docker's and ECS's default ephemeral range.
-pub const DEFAULT_DYNAMIC_PORTS: (u16, u16) = (49153, 65535);
+use berth_model::ports::{DYNAMIC_PORT_RANGE_ATTRIBUTE, HostPortRange};
 
 /// ECS's failure reasons.
 pub mod reason {
@@ -82,8 +76,8 @@ impl Node {
         let range = instance
             .attribute(DYNAMIC_PORT_RANGE_ATTRIBUTE)
             .flatten()
-            .and_then(parse_port_range)
-            .unwrap_or(DEFAULT_DYNAMIC_PORTS);
+            .and_then(|text| text.parse::<HostPortRange>().ok())
+            .unwrap_or_default();
         Node {
             cpu: int("CPU"),
             memory: int("MEMORY"),
@@ -157,30 +151,23 @@ impl Node {
     }
 }
 
-/// Parses a `LOW-HIGH` port range.
-pub fn parse_port_range(text: &str) -> Option<(u16, u16)> {
-    let (low, high) = text.split_once('-')?;
-    let (low, high) = (low.trim().parse::<u16>().ok()?, high.trim().parse::<u16>().ok()?);
-    (low > 0 && low <= high).then_some((low, high))
-}
-
 /// The host ports of one protocol in use on an instance, and its dynamic range.
 #[derive(Debug, Clone)]
 struct Ports {
     taken: BTreeSet<u16>,
-    range: (u16, u16),
+    range: HostPortRange,
     /// How many of `taken` lie in `range`, so a fit check does not count them each time.
     taken_in_range: usize,
 }
 
 impl Ports {
-    fn new(taken: BTreeSet<u16>, range: (u16, u16)) -> Ports {
-        let taken_in_range = taken.range(range.0..=range.1).count();
+    fn new(taken: BTreeSet<u16>, range: HostPortRange) -> Ports {
+        let taken_in_range = taken.range(range.low..=range.high).count();
         Ports { taken, range, taken_in_range }
     }
 
     fn in_range(&self, port: u16) -> bool {
-        (self.range.0..=self.range.1).contains(&port)
+        self.range.contains(port)
     }
 
     fn fits(&self, fixed: &[u16], dynamic: usize) -> bool {
@@ -190,9 +177,8 @@ impl Ports {
         if dynamic == 0 {
             return true;
         }
-        let size = usize::from(self.range.1 - self.range.0) + 1;
         let fixed_in_range = fixed.iter().filter(|&&p| self.in_range(p)).count();
-        size.saturating_sub(self.taken_in_range + fixed_in_range) >= dynamic
+        self.range.len().saturating_sub(self.taken_in_range + fixed_in_range) >= dynamic
     }
 
     fn take(&mut self, ports: &[u16]) {
@@ -205,7 +191,8 @@ impl Ports {
 
     /// The lowest free ports of the range.
     fn take_dynamic(&mut self, count: usize) -> Vec<u16> {
-        let free: Vec<u16> = (self.range.0..=self.range.1).filter(|p| !self.taken.contains(p)).take(count).collect();
+        let free: Vec<u16> =
+            (self.range.low..=self.range.high).filter(|p| !self.taken.contains(p)).take(count).collect();
         self.take(&free);
         free
     }
@@ -216,17 +203,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn port_ranges_parse_strictly() {
-        assert_eq!(parse_port_range("49153-65535"), Some((49153, 65535)));
-        assert_eq!(parse_port_range(" 10 - 12 "), Some((10, 12)));
-        for bad in ["", "10", "12-10", "0-10", "a-b", "10-70000"] {
-            assert_eq!(parse_port_range(bad), None, "{bad}");
-        }
-    }
-
-    #[test]
     fn dynamic_ports_come_from_the_range_and_count_fixed_ones() {
-        let mut p = Ports::new([22, 101].into_iter().collect(), (100, 103));
+        let mut p = Ports::new([22, 101].into_iter().collect(), HostPortRange { low: 100, high: 103 });
         assert!(p.fits(&[], 3));
         assert!(!p.fits(&[], 4));
         assert!(!p.fits(&[102], 3), "a fixed port inside the range uses one of the free ones");

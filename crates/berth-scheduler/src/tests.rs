@@ -6,6 +6,7 @@ use proptest::prelude::{Just, Strategy as Gen, any, prop, prop_assert, prop_asse
 use crate::index::rank;
 use crate::*;
 use berth_model::instance::{ContainerInstance, Resource, VersionInfo};
+use berth_model::ports::{DEFAULT_DYNAMIC_HOST_PORT_RANGE, DYNAMIC_PORT_RANGE_ATTRIBUTE};
 
 fn instance(id: &str, cpu: i64, memory: i64, ports: &[u16], az: &str) -> ContainerInstance {
     ContainerInstance {
@@ -144,7 +145,7 @@ fn dynamic_ports_come_from_the_instance_range() {
     assert_eq!(c.place(&r).unwrap().granted.dynamic_tcp, vec![30002]);
     // Without the attribute, the default range applies.
     let mut c = cluster(vec![instance("b", 4096, 4096, &[], "b")]);
-    assert_eq!(c.place(&r).unwrap().granted.dynamic_tcp, vec![DEFAULT_DYNAMIC_PORTS.0]);
+    assert_eq!(c.place(&r).unwrap().granted.dynamic_tcp, vec![DEFAULT_DYNAMIC_HOST_PORT_RANGE.low]);
 }
 
 #[test]
