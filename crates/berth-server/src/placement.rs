@@ -128,12 +128,8 @@ impl View {
 
     /// Reads some records again (those a failed commit touched).
     pub async fn refresh(&mut self, store: &dyn Store, slots: &[usize]) -> ApiResult<()> {
-        for (_, record) in self.read(store, slots).await? {
-            match record {
-                Some(v) => self.put(v.key, v.value, v.mod_revision, true),
-                None => self.loaded = false,
-            }
-        }
+        let read = self.read(store, slots).await?;
+        self.take_records(read);
         Ok(())
     }
 
@@ -146,14 +142,20 @@ impl View {
             record.as_ref().map(|r| r.mod_revision) == known
         });
         if !current {
-            for (_, record) in read {
-                match record {
-                    Some(v) => self.put(v.key, v.value, v.mod_revision, true),
-                    None => self.loaded = false,
-                }
-            }
+            self.take_records(read);
         }
         Ok(current)
+    }
+
+    /// Puts records just read from the store into the view, over whatever it held; a record gone from the store
+    /// makes the whole view load again.
+    fn take_records(&mut self, read: Vec<(usize, Option<Versioned<ContainerInstance>>)>) {
+        for (_, record) in read {
+            match record {
+                Some(v) => self.put(v.key, v.value, v.mod_revision, true),
+                None => self.loaded = false,
+            }
+        }
     }
 
     /// The store's records of some slots, each slot once.

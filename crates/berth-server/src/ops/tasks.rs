@@ -42,8 +42,6 @@ pub struct StoredTask {
 pub struct Assignment {
     pub task_arn: String,
     pub desired_status: String,
-    #[serde(default)]
-    pub group: Option<String>,
     pub task_definition: TaskDefinition,
 }
 
@@ -599,7 +597,6 @@ fn create_tasks(api: &Api, launch: &Launch, view: &View, placed: &[Placement]) -
         let assignment = Assignment {
             task_arn: task_arn.clone(),
             desired_status: "RUNNING".into(),
-            group: Some(launch.group.clone()),
             task_definition: launch.definition.clone(),
         };
         // The view's node already counts the batch's groups; the record takes each task's resources and counts.
