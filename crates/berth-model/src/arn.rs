@@ -35,6 +35,16 @@ impl ArnScope {
     pub fn service(&self, cluster: &str, name: &str) -> String {
         format!("{}service/{cluster}/{name}", self.prefix())
     }
+
+    /// A service deployment (`ServiceDeployment`); `id` is the digits of the deployment's `ecs-svc/<id>`.
+    pub fn service_deployment(&self, cluster: &str, service: &str, id: &str) -> String {
+        format!("{}service-deployment/{cluster}/{service}/{id}", self.prefix())
+    }
+
+    /// The service revision a deployment rolls out; one per deployment, sharing its id.
+    pub fn service_revision(&self, cluster: &str, service: &str, id: &str) -> String {
+        format!("{}service-revision/{cluster}/{service}/{id}", self.prefix())
+    }
 }
 
 /// The resource part of an ECS ARN (`cluster/ml`, `task-definition/web:3`, ...), or `None` when `s` is not an

@@ -13,6 +13,7 @@ pub mod instance;
 pub mod names;
 pub mod ports;
 pub mod query;
+pub mod service;
 pub mod task;
 pub mod taskdef;
 

@@ -22,6 +22,8 @@ pub enum ErrorCode {
     ResourceNotFoundException,
     SerializationException,
     ServerException,
+    ServiceNotActiveException,
+    ServiceNotFoundException,
     TargetNotFoundException,
     UnknownOperationException,
     UnrecognizedClientException,
@@ -45,6 +47,8 @@ impl ErrorCode {
             ErrorCode::ResourceNotFoundException => "ResourceNotFoundException",
             ErrorCode::SerializationException => "SerializationException",
             ErrorCode::ServerException => "ServerException",
+            ErrorCode::ServiceNotActiveException => "ServiceNotActiveException",
+            ErrorCode::ServiceNotFoundException => "ServiceNotFoundException",
             ErrorCode::TargetNotFoundException => "TargetNotFoundException",
             ErrorCode::UnknownOperationException => "UnknownOperationException",
             ErrorCode::UnrecognizedClientException => "UnrecognizedClientException",
@@ -70,6 +74,8 @@ impl ErrorCode {
             | ErrorCode::InvalidParameterException
             | ErrorCode::ResourceNotFoundException
             | ErrorCode::SerializationException
+            | ErrorCode::ServiceNotActiveException
+            | ErrorCode::ServiceNotFoundException
             | ErrorCode::TargetNotFoundException
             | ErrorCode::UnknownOperationException
             | ErrorCode::UnsupportedFeatureException => 400,
@@ -100,6 +106,14 @@ impl ApiError {
 
     pub fn cluster_not_found() -> Self {
         ApiError::new(ErrorCode::ClusterNotFoundException, "Cluster not found.")
+    }
+
+    pub fn service_not_found() -> Self {
+        ApiError::new(ErrorCode::ServiceNotFoundException, "Service not found.")
+    }
+
+    pub fn service_not_active() -> Self {
+        ApiError::new(ErrorCode::ServiceNotActiveException, "Service was not ACTIVE.")
     }
 
     pub fn server(message: impl Into<String>) -> Self {

@@ -5,11 +5,11 @@
 //! [`ops`] holds one module per resource family; [`state`] is typed access to the store; [`error`] maps every
 //! failure to its ECS code once. [`bootstrap`] prepares a data directory (store, admin key, aws profile).
 //!
-//! [`controllers`] keep the stored state true to the world (agent liveness, the stopped-task reaper);
+//! [`controllers`] keep the stored state true to the world (agent liveness, the stopped-task reaper, services);
+//! [`leader`] elects the one server that runs the service controller;
 //! [`resources`] is the bookkeeping of what tasks hold on their instances.
 //!
-//! Current limitations: services are not served yet (those operations answer `UnsupportedFeatureException`);
-//! IAM policies are not enforced (every valid key is an administrator).
+//! Current limitations: IAM policies are not enforced (every valid key is an administrator).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -24,6 +24,7 @@ pub mod compactor;
 pub mod controllers;
 pub mod dispatch;
 pub mod error;
+pub mod leader;
 pub mod liveness;
 pub mod manifests;
 pub mod ops;
@@ -90,6 +91,7 @@ pub async fn serve(
     let compactor = tokio::spawn(compactor::run(api.store.clone(), compactor::INTERVAL));
     let liveness = tokio::spawn(controllers::liveness::run(api.clone()));
     let reaper = tokio::spawn(controllers::reaper::run(api.clone()));
+    let services = tokio::spawn(controllers::services::run(api.clone()));
     let key_watch = {
         let api = api.clone();
         tokio::spawn(async move { api.auth.follow(api.store.as_ref()).await })
@@ -104,6 +106,7 @@ pub async fn serve(
     compactor.abort();
     liveness.abort();
     reaper.abort();
+    services.abort();
     key_watch.abort();
     served
 }

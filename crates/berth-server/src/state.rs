@@ -63,6 +63,10 @@ pub mod keys {
     pub fn client_token(cluster: &str, token_hash: &str) -> String {
         format!("client-tokens/{cluster}/{token_hash}")
     }
+    pub fn service(cluster: &str, name: &str) -> String {
+        format!("services/{cluster}/{name}")
+    }
+    pub const SERVICES: &str = "services/";
     pub fn services_of(cluster: &str) -> String {
         format!("services/{cluster}/")
     }

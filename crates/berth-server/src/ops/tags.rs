@@ -1,5 +1,5 @@
 //! TagResource, UntagResource, ListTagsForResource on every taggable resource Berth has: clusters, task
-//! definitions and container instances. Tags live inside each resource's own record.
+//! definitions, container instances and services. Tags live inside each resource's own record.
 
 use berth_model::Tag;
 use berth_model::arn;
@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 
 use crate::api::Api;
 use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::ops::services::StoredService;
 use crate::ops::taskdefs::StoredTaskDefinition;
 use crate::state::{self, keys};
 
@@ -19,6 +20,7 @@ enum Tagged {
     Cluster(String),
     TaskDefinition(String),
     Instance(String),
+    Service(String),
 }
 
 fn resolve(resource_arn: &str) -> ApiResult<Tagged> {
@@ -36,7 +38,11 @@ fn resolve(resource_arn: &str) -> ApiResult<Tagged> {
             Some((cluster, id)) => Ok(Tagged::Instance(keys::instance(cluster, id))),
             None => Err(invalid()),
         },
-        "task" | "service" | "capacity-provider" | "task-set" => Err(ApiError::new(
+        "service" => match rest.split_once('/') {
+            Some((cluster, name)) => Ok(Tagged::Service(keys::service(cluster, name))),
+            None => Err(invalid()),
+        },
+        "task" | "capacity-provider" | "task-set" => Err(ApiError::new(
             ErrorCode::ResourceNotFoundException,
             format!("The specified resource {} could not be found.", truncate(resource_arn, 256)),
         )),
@@ -91,6 +97,14 @@ async fn with_tags(api: &Api, resource_arn: &str, change: Option<&TagChange>) ->
                     instance_tags
                 )
             }
+            Tagged::Service(key) => {
+                edit!(
+                    StoredService,
+                    key,
+                    |s: &state::Versioned<StoredService>| s.value.service.status != "INACTIVE",
+                    service_tags
+                )
+            }
         }
     })
     .await
@@ -102,6 +116,10 @@ fn cluster_tags(c: &mut Cluster) -> &mut Vec<Tag> {
 
 fn taskdef_tags(t: &mut StoredTaskDefinition) -> &mut Vec<Tag> {
     &mut t.tags
+}
+
+fn service_tags(s: &mut StoredService) -> &mut Vec<Tag> {
+    s.service.tags.get_or_insert_with(Vec::new)
 }
 
 fn instance_tags(i: &mut ContainerInstance) -> &mut Vec<Tag> {

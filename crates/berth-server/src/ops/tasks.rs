@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use berth_model::arn;
 use berth_model::instance::ContainerInstance;
 use berth_model::names::{check_tags, truncate};
+use berth_model::service::{PlacementConstraint, PlacementStrategy};
 use berth_model::task::{Container, NetworkBinding, Task, TaskOverride, TaskStatus, stop_code};
 use berth_model::taskdef::TaskDefinition;
 use berth_model::{Failure, Tag};
@@ -48,22 +49,6 @@ pub struct Assignment {
 /// Most tasks one RunTask places, and most instances one StartTask names.
 const MAX_COUNT: i64 = 10;
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PlacementConstraintInput {
-    #[serde(rename = "type")]
-    kind: Option<String>,
-    expression: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PlacementStrategyInput {
-    #[serde(rename = "type")]
-    kind: Option<String>,
-    field: Option<String>,
-}
-
 /// The parts RunTask and StartTask share.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -96,9 +81,9 @@ pub struct RunTaskRequest {
     capacity_provider_strategy: Vec<Value>,
     platform_version: Option<String>,
     #[serde(default)]
-    placement_constraints: Vec<PlacementConstraintInput>,
+    placement_constraints: Vec<PlacementConstraint>,
     #[serde(default)]
-    placement_strategy: Vec<PlacementStrategyInput>,
+    placement_strategy: Vec<PlacementStrategy>,
     client_token: Option<String>,
 }
 
@@ -139,26 +124,7 @@ pub async fn run_task(api: &Api, req: RunTaskRequest) -> ApiResult<Value> {
     if req.platform_version.is_some() {
         return Err(ApiError::invalid("platformVersion applies only to the FARGATE launch type."));
     }
-    let mut constraints = Vec::new();
-    for (i, c) in req.placement_constraints.iter().enumerate() {
-        let kind = c.kind.as_deref().unwrap_or_default();
-        let parsed = Constraint::parse(kind, c.expression.as_deref())
-            .map_err(|e| ApiError::invalid(format!("placementConstraints[{i}]: {e}")))?;
-        constraints.push(parsed);
-    }
-    if req.placement_constraints.len() > 10 {
-        return Err(ApiError::invalid("placementConstraints: at most 10 constraints are allowed."));
-    }
-    let mut strategies = Vec::new();
-    for (i, s) in req.placement_strategy.iter().enumerate() {
-        let kind = s.kind.as_deref().unwrap_or_default();
-        let parsed = Strategy::parse(kind, s.field.as_deref())
-            .map_err(|e| ApiError::invalid(format!("placementStrategy[{i}]: {e}")))?;
-        strategies.push(parsed);
-    }
-    if req.placement_strategy.len() > 5 {
-        return Err(ApiError::invalid("placementStrategy: at most 5 strategies are allowed."));
-    }
+    let (constraints, strategies) = parse_placement(&req.placement_constraints, &req.placement_strategy)?;
     let mut launch = prepare(api, &req.common, launch_type).await?;
     launch.constraints.extend(constraints);
 
@@ -186,29 +152,9 @@ pub async fn run_task(api: &Api, req: RunTaskRequest) -> ApiResult<Value> {
         &launch,
         |view| {
             if view.scheduler.is_empty() {
-                return Err(ApiError::invalid("No Container Instances were found in your cluster."));
+                return Err(ApiError::invalid(NO_INSTANCES));
             }
-            let mut placed = Vec::new();
-            let mut failures: Vec<Failure> = Vec::new();
-            for _ in 0..count {
-                match view.scheduler.place(&request) {
-                    Ok(p) => placed.push(p),
-                    Err(rejections) => {
-                        for (slot, reason) in rejections {
-                            let Some(node) = view.scheduler.node(slot) else { continue };
-                            let arn = node.arn();
-                            if !failures.iter().any(|f| f.arn.as_deref() == Some(arn) && f.reason == reason) {
-                                failures.push(Failure {
-                                    arn: Some(arn.to_owned()),
-                                    reason: reason.into(),
-                                    detail: None,
-                                });
-                            }
-                        }
-                    }
-                }
-            }
-            Ok((placed, failures))
+            Ok(place_count(view, &request, count as usize))
         },
         |tasks, failures| {
             let Some((key, hash)) = &token else { return Ok((vec![], vec![])) };
@@ -238,28 +184,7 @@ pub async fn start_task(api: &Api, req: StartTaskRequest) -> ApiResult<Value> {
     let (tasks, failures) = place_and_commit(
         api,
         &launch,
-        |view| {
-            let mut placed = Vec::new();
-            let mut failures = Vec::new();
-            for reference in &req.container_instances {
-                let (other_cluster, id) = arn::scoped_id(reference, "container-instance");
-                let arn = api.scope.container_instance(&launch.cluster, id);
-                let slot = view.scheduler.slot(&arn).filter(|_| other_cluster.is_none_or(|c| c == launch.cluster));
-                let Some(slot) = slot else {
-                    let arn = match arn::resource_part(reference) {
-                        Some(_) => reference.clone(),
-                        None => arn,
-                    };
-                    failures.push(Failure::missing(arn));
-                    continue;
-                };
-                match view.scheduler.place_on(slot, &request) {
-                    Ok(p) => placed.push(p),
-                    Err(reason) => failures.push(Failure { arn: Some(arn), reason: reason.into(), detail: None }),
-                }
-            }
-            Ok((placed, failures))
-        },
+        |view| Ok(place_on_each(api, view, &launch.cluster, &request, &req.container_instances)),
         |_, _| Ok((vec![], vec![])),
     )
     .await?;
@@ -267,7 +192,7 @@ pub async fn start_task(api: &Api, req: StartTaskRequest) -> ApiResult<Value> {
     Ok(json!({ "tasks": tasks, "failures": failures }))
 }
 
-fn check_launch_type(launch_type: Option<&str>) -> ApiResult<String> {
+pub(crate) fn check_launch_type(launch_type: Option<&str>) -> ApiResult<String> {
     match launch_type {
         None | Some("EC2") => Ok("EC2".into()),
         Some("EXTERNAL") => Ok("EXTERNAL".into()),
@@ -283,6 +208,163 @@ fn check_launch_type(launch_type: Option<&str>) -> ApiResult<String> {
             truncate(other, 64)
         ))),
     }
+}
+
+/// The error (RunTask) or failure reason (services) of a cluster without instances.
+pub const NO_INSTANCES: &str = "No Container Instances were found in your cluster.";
+
+/// Parses request-level placement constraints (at most 10) and strategies (at most 5), as RunTask, CreateService
+/// and UpdateService take them; errors name the entry.
+pub fn parse_placement(
+    constraints: &[PlacementConstraint],
+    strategies: &[PlacementStrategy],
+) -> ApiResult<(Vec<Constraint>, Vec<Strategy>)> {
+    if constraints.len() > 10 {
+        return Err(ApiError::invalid("placementConstraints: at most 10 constraints are allowed."));
+    }
+    if strategies.len() > berth_scheduler::MAX_STRATEGIES {
+        return Err(ApiError::invalid("placementStrategy: at most 5 strategies are allowed."));
+    }
+    let constraints = constraints
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            Constraint::parse(&c.kind, c.expression.as_deref())
+                .map_err(|e| ApiError::invalid(format!("placementConstraints[{i}]: {e}")))
+        })
+        .collect::<ApiResult<Vec<_>>>()?;
+    let strategies = strategies
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            Strategy::parse(&s.kind, s.field.as_deref())
+                .map_err(|e| ApiError::invalid(format!("placementStrategy[{i}]: {e}")))
+        })
+        .collect::<ApiResult<Vec<_>>>()?;
+    Ok((constraints, strategies))
+}
+
+/// The task definition's own placement constraints.
+pub fn definition_constraints(definition: &TaskDefinition) -> ApiResult<Vec<Constraint>> {
+    definition
+        .placement_constraints
+        .iter()
+        .map(|c| {
+            Constraint::parse(&c.r#type, c.expression.as_deref())
+                .map_err(|e| ApiError::client(format!("The task definition's placement constraint is not valid: {e}")))
+        })
+        .collect()
+}
+
+/// Places `count` tasks on the view, best instance first; each instance's reasons are reported once.
+fn place_count(view: &mut View, request: &Request, count: usize) -> (Vec<Placement>, Vec<Failure>) {
+    let mut placed = Vec::new();
+    let mut failures: Vec<Failure> = Vec::new();
+    for _ in 0..count {
+        match view.scheduler.place(request) {
+            Ok(p) => placed.push(p),
+            Err(rejections) => {
+                for (slot, reason) in rejections {
+                    let Some(node) = view.scheduler.node(slot) else { continue };
+                    let arn = node.arn();
+                    if !failures.iter().any(|f| f.arn.as_deref() == Some(arn) && f.reason == reason) {
+                        failures.push(Failure { arn: Some(arn.to_owned()), reason: reason.into(), detail: None });
+                    }
+                }
+            }
+        }
+    }
+    (placed, failures)
+}
+
+/// Places one task on each named instance (ids or ARNs); an instance not in the cluster is MISSING.
+fn place_on_each(
+    api: &Api,
+    view: &mut View,
+    cluster: &str,
+    request: &Request,
+    references: &[String],
+) -> (Vec<Placement>, Vec<Failure>) {
+    let mut placed = Vec::new();
+    let mut failures = Vec::new();
+    for reference in references {
+        let (other_cluster, id) = arn::scoped_id(reference, "container-instance");
+        let arn = api.scope.container_instance(cluster, id);
+        let slot = view.scheduler.slot(&arn).filter(|_| other_cluster.is_none_or(|c| c == cluster));
+        let Some(slot) = slot else {
+            let arn = match arn::resource_part(reference) {
+                Some(_) => reference.clone(),
+                None => arn,
+            };
+            failures.push(Failure::missing(arn));
+            continue;
+        };
+        match view.scheduler.place_on(slot, request) {
+            Ok(p) => placed.push(p),
+            Err(reason) => failures.push(Failure { arn: Some(arn), reason: reason.into(), detail: None }),
+        }
+    }
+    (placed, failures)
+}
+
+/// Tasks the service controller asks for: one deployment's task definition, with the service's placement.
+pub struct ServiceLaunch {
+    pub cluster: String,
+    pub definition: TaskDefinition,
+    pub group: String,
+    pub started_by: String,
+    /// The service's constraints; the definition's are added here.
+    pub constraints: Vec<Constraint>,
+    pub strategies: Vec<Strategy>,
+    pub tags: Vec<Tag>,
+    pub enable_execute_command: bool,
+}
+
+/// Where the service controller wants tasks: `Count` anywhere placement chooses (REPLICA), or one on each of
+/// these instances (DAEMON).
+pub enum Target {
+    Count(usize),
+    Instances(Vec<String>),
+}
+
+/// Places and commits a service's tasks as RunTask and StartTask do. A cluster without instances is a failure
+/// ([`NO_INSTANCES`]), not an error, so the controller can report it as an event.
+pub async fn launch_service_tasks(
+    api: &Api,
+    spec: ServiceLaunch,
+    target: Target,
+) -> ApiResult<(Vec<Task>, Vec<Failure>)> {
+    let overrides = TaskOverride::default();
+    let demand = resources::demand(&spec.definition, &overrides, &spec.group)?;
+    let mut constraints = spec.constraints;
+    constraints.extend(definition_constraints(&spec.definition)?);
+    let launch = Launch {
+        cluster: spec.cluster,
+        definition: spec.definition,
+        overrides,
+        group: spec.group,
+        started_by: Some(spec.started_by),
+        tags: spec.tags,
+        enable_execute_command: spec.enable_execute_command,
+        launch_type: "EC2".into(),
+        demand,
+        constraints,
+    };
+    let request =
+        Request { demand: launch.demand.clone(), constraints: launch.constraints.clone(), strategies: spec.strategies };
+    place_and_commit(
+        api,
+        &launch,
+        |view| match &target {
+            Target::Count(_) if view.scheduler.is_empty() => {
+                Ok((vec![], vec![Failure { arn: None, reason: NO_INSTANCES.into(), detail: None }]))
+            }
+            Target::Count(n) => Ok(place_count(view, &request, *n)),
+            Target::Instances(arns) => Ok(place_on_each(api, view, &launch.cluster, &request, arns)),
+        },
+        |_, _| Ok((vec![], vec![])),
+    )
+    .await
 }
 
 /// Checks what RunTask and StartTask share and resolves the task definition.
@@ -340,12 +422,7 @@ async fn prepare(api: &Api, req: &TaskRequest, launch_type: String) -> ApiResult
     check_overrides(&definition, &overrides)?;
     let group = req.group.clone().unwrap_or_else(|| format!("family:{}", definition.family));
     let demand = resources::demand(&definition, &overrides, &group)?;
-    let mut constraints = Vec::new();
-    for c in &definition.placement_constraints {
-        let parsed = Constraint::parse(&c.r#type, c.expression.as_deref())
-            .map_err(|e| ApiError::client(format!("The task definition's placement constraint is not valid: {e}")))?;
-        constraints.push(parsed);
-    }
+    let constraints = definition_constraints(&definition)?;
     let mut tags = req.tags.clone();
     if req.propagate_tags.as_deref() == Some("TASK_DEFINITION") {
         let mut merged = stored.value.tags;
@@ -875,7 +952,7 @@ pub async fn list_tasks(api: &Api, req: ListTasksRequest) -> ApiResult<Value> {
     Ok(json!({ "taskArns": arns, "nextToken": next }))
 }
 
-fn check_launch_type_filter(l: &str) -> ApiResult<()> {
+pub(crate) fn check_launch_type_filter(l: &str) -> ApiResult<()> {
     if matches!(l, "EC2" | "FARGATE" | "EXTERNAL" | "MANAGED_INSTANCES") {
         Ok(())
     } else {

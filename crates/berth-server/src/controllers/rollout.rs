@@ -1,0 +1,567 @@
+//! The service scheduler's decisions, as a pure function of one service, its tasks and the cluster's instances:
+//! which tasks to stop, how many to start (or on which instances, for DAEMON), and how the service's counts,
+//! deployments, circuit breaker and events change. `controllers::services` reads the inputs from the store and
+//! carries the plan out; everything here is testable without a store.
+//!
+//! The rules are ECS's (inventory section 4.5): the PRIMARY deployment is brought to the desired count while all
+//! tasks (RUNNING and PENDING) stay within floor(desired x maximumPercent / 100) and healthy tasks never drop below
+//! ceil(desired x minimumHealthyPercent / 100) by the scheduler's own stops; tasks of older deployments, of
+//! DRAINING instances and UNHEALTHY ones are replaced within those bounds.
+
+use std::collections::BTreeMap;
+
+use berth_model::task::{TaskStatus, stop_code};
+use berth_scheduler::{BinpackField, SpreadField, Strategy};
+
+use crate::ops::services::{StoredService, Throttle};
+
+/// A task of the service, as the planner needs it.
+#[derive(Debug, Clone)]
+pub struct TaskView {
+    pub id: String,
+    /// `startedBy`: the deployment that started it.
+    pub deployment: String,
+    pub instance: Option<String>,
+    pub status: Option<TaskStatus>,
+    pub desired_running: bool,
+    pub started_at: Option<f64>,
+    pub health: Option<String>,
+    pub stop_code: Option<String>,
+    pub stopped_reason: Option<String>,
+}
+
+impl TaskView {
+    /// Still wanted: desired RUNNING and not stopped.
+    pub fn live(&self) -> bool {
+        self.desired_running && self.status.is_some_and(|s| s < TaskStatus::Stopping)
+    }
+
+    pub fn running(&self) -> bool {
+        self.status == Some(TaskStatus::Running)
+    }
+
+    fn stopped(&self) -> bool {
+        self.status == Some(TaskStatus::Stopped)
+    }
+}
+
+/// A container instance of the cluster.
+#[derive(Debug, Clone, Default)]
+pub struct HostView {
+    pub arn: String,
+    /// Status ACTIVE (not DRAINING or INACTIVE).
+    pub active: bool,
+    /// ACTIVE, agent connected and meeting the service's constraints: a DAEMON service runs one task here.
+    pub daemon_eligible: bool,
+    pub attributes: BTreeMap<String, String>,
+    pub remaining_cpu: i64,
+    pub remaining_memory: i64,
+}
+
+/// What the planner is told besides the service, its tasks and the hosts.
+pub struct Inputs<'a> {
+    pub now: f64,
+    /// Deployment ids whose task definition has a health check on an essential container.
+    pub health_checked: &'a dyn Fn(&str) -> bool,
+    /// How scale-in picks victims: the service's placement strategies, or ECS's service default.
+    pub strategies: &'a [Strategy],
+}
+
+/// Where new tasks of the PRIMARY deployment go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Start {
+    Count(usize),
+    On(Vec<String>),
+}
+
+/// A task to stop, with ECS's stop reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stop {
+    pub id: String,
+    pub reason: String,
+}
+
+/// What one pass decided.
+#[derive(Debug, Default)]
+pub struct Plan {
+    pub stops: Vec<Stop>,
+    pub start: Option<Start>,
+    /// New event messages, oldest first.
+    pub events: Vec<String>,
+}
+
+/// The stop reason of tasks replaced for failing their health checks.
+pub const HEALTH_REASON: &str = "Task failed container health checks";
+
+/// A task without a health check must stay RUNNING this long before it resets the circuit breaker's count, so a
+/// container that starts and crashes at once keeps counting as a failure.
+const RESET_SETTLE_SECONDS: f64 = 10.0;
+
+/// Launch back-off: from the third task in a row that stopped before RUNNING, 5 s doubling up to 15 minutes.
+fn backoff_seconds(failures: u32) -> f64 {
+    if failures < 3 {
+        return 0.0;
+    }
+    (5.0 * 2f64.powi((failures - 3).min(10) as i32)).min(900.0)
+}
+
+/// Decides one pass for `stored` and updates it (counts, deployments, breaker, events bookkeeping).
+pub fn plan(stored: &mut StoredService, tasks: &[TaskView], hosts: &[HostView], inputs: &Inputs) -> Plan {
+    let mut plan = Plan::default();
+    if stored.service.deployments.is_empty() {
+        return plan;
+    }
+    let name = stored.service.service_name.clone();
+    let now = inputs.now;
+    let healthy = |t: &TaskView| {
+        t.running() && (!(inputs.health_checked)(&t.deployment) || t.health.as_deref() == Some("HEALTHY"))
+    };
+
+    account_stopped(stored, tasks, inputs, &mut plan);
+
+    // Tasks whose containers failed their health checks after the grace period are replaced.
+    let grace = stored.service.health_check_grace_period_seconds.unwrap_or(0) as f64;
+    let mut stopping: Vec<String> = Vec::new();
+    for t in tasks.iter().filter(|t| t.live() && t.running()) {
+        let unhealthy = (inputs.health_checked)(&t.deployment) && t.health.as_deref() == Some("UNHEALTHY");
+        if unhealthy && t.started_at.is_none_or(|s| now - s >= grace) {
+            plan.events.push(format!("(service {name}) (task {}) failed container health checks.", t.id));
+            plan.stops.push(Stop { id: t.id.clone(), reason: HEALTH_REASON.into() });
+            stopping.push(t.id.clone());
+            count_failure(stored, &t.deployment, &t.id, "health checks");
+        }
+    }
+
+    trip_breaker(stored, &mut plan, now);
+
+    let live: Vec<&TaskView> = tasks.iter().filter(|t| t.live() && !stopping.contains(&t.id)).collect();
+    let draining_service = stored.service.status != "ACTIVE";
+    if stored.service.is_daemon() && !draining_service {
+        plan_daemon(stored, &live, hosts, &healthy, inputs, &mut plan);
+    } else {
+        plan_replica(stored, &live, hosts, &healthy, inputs, &mut plan);
+    }
+    let stopped_now: Vec<String> = plan.stops.iter().map(|s| s.id.clone()).collect();
+    let remaining: Vec<&TaskView> = live.iter().copied().filter(|t| !stopped_now.contains(&t.id)).collect();
+    let scheduled: Vec<&Stop> = plan.stops.iter().filter(|s| s.reason != HEALTH_REASON).collect();
+    if !scheduled.is_empty() {
+        let names: Vec<String> = scheduled.iter().map(|s| format!("(task {})", s.id)).collect();
+        plan.events.push(format!(
+            "(service {name}) has stopped {} running tasks: {}.",
+            scheduled.len(),
+            names.join(" ")
+        ));
+    }
+    settle(stored, &remaining, &healthy, &mut plan, now);
+    plan
+}
+
+/// Counts failures of tasks that stopped since the last pass, and notes tasks that turned healthy.
+fn account_stopped(stored: &mut StoredService, tasks: &[TaskView], inputs: &Inputs, plan: &mut Plan) {
+    let name = stored.service.service_name.clone();
+    let now = inputs.now;
+    let primary = stored.service.deployments[0].id.clone();
+    for t in tasks {
+        if t.stopped() {
+            let never_ran = t.started_at.is_none();
+            let scheduler_stop = t.stop_code.as_deref() == Some(stop_code::SERVICE_SCHEDULER_INITIATED);
+            let user_stop = t.stop_code.as_deref() == Some(stop_code::USER_INITIATED);
+            let crashed = t.stop_code.as_deref() == Some(stop_code::ESSENTIAL_CONTAINER_EXITED);
+            let in_progress =
+                stored.service.deployments.iter().any(|d| d.id == t.deployment && d.rollout_state == "IN_PROGRESS");
+            let failed = !scheduler_stop && !user_stop && (never_ran || (crashed && in_progress));
+            let Some(record) = stored.record_mut(&t.deployment) else { continue };
+            if !record.seen.insert(t.id.clone()) || !failed {
+                continue;
+            }
+            count_failure(stored, &t.deployment.clone(), &t.id, "to start");
+            if never_ran {
+                let throttle = &mut stored.state.throttle;
+                throttle.failures += 1;
+                let delay = backoff_seconds(throttle.failures);
+                if delay > 0.0 {
+                    if throttle.until <= now {
+                        plan.events
+                            .push(format!("(service {name}) is unable to consistently start tasks successfully."));
+                    }
+                    throttle.until = now + delay;
+                }
+            }
+        } else if t.deployment == primary && t.running() {
+            let health_checked = (inputs.health_checked)(&t.deployment);
+            let turned_healthy = if health_checked {
+                t.health.as_deref() == Some("HEALTHY")
+            } else {
+                t.started_at.is_some_and(|s| now - s >= RESET_SETTLE_SECONDS)
+            };
+            let reset = stored.service.deployment_configuration.reset_on_healthy_task();
+            let Some(record) = stored.record_mut(&primary) else { continue };
+            if turned_healthy && record.healthy.insert(t.id.clone()) {
+                if reset {
+                    record.failure_count = 0;
+                    stored.service.deployments[0].failed_tasks = 0;
+                }
+                stored.state.throttle = Throttle::default();
+            }
+        }
+    }
+    // Forget tasks the reaper has removed, so the bookkeeping stays as small as the task history.
+    let known: std::collections::BTreeSet<&str> = tasks.iter().map(|t| t.id.as_str()).collect();
+    for r in &mut stored.state.history {
+        r.failed.retain(|id| known.contains(id.as_str()));
+        r.healthy.retain(|id| known.contains(id.as_str()));
+        r.seen.retain(|id| known.contains(id.as_str()));
+    }
+}
+
+fn count_failure(stored: &mut StoredService, deployment: &str, task: &str, kind: &str) {
+    let Some(record) = stored.record_mut(deployment) else { return };
+    if !record.failed.insert(task.to_owned()) {
+        return;
+    }
+    record.failure_count += 1;
+    record.last_failure = Some(kind.to_owned());
+    let count = record.failure_count;
+    if let Some(d) = stored.service.deployments.iter_mut().find(|d| d.id == deployment) {
+        d.failed_tasks = count;
+    }
+}
+
+/// Trips the circuit breaker of the PRIMARY deployment when its failures reach the threshold; with rollback, a
+/// deployment of the last completed task definition takes over.
+fn trip_breaker(stored: &mut StoredService, plan: &mut Plan, now: f64) {
+    let config = stored.service.deployment_configuration.clone();
+    let primary = stored.service.deployments[0].clone();
+    if !config.breaker_enabled() || primary.rollout_state != "IN_PROGRESS" {
+        return;
+    }
+    let threshold = config.failure_threshold(stored.service.desired_count);
+    if primary.failed_tasks < threshold {
+        return;
+    }
+    let name = stored.service.service_name.clone();
+    let kind = stored.record(&primary.id).and_then(|r| r.last_failure.clone()).unwrap_or_else(|| "to start".into());
+    let reason = format!("ECS deployment circuit breaker: tasks failed {kind}.");
+    plan.events.push(format!("(service {name}) (deployment {}) deployment failed: tasks failed {kind}.", primary.id));
+    let target = if config.rollback_enabled() {
+        stored
+            .state
+            .history
+            .iter()
+            .find(|r| r.id != primary.id && r.status == "SUCCESSFUL")
+            .map(|r| r.task_definition.clone())
+    } else {
+        None
+    };
+    {
+        let d = &mut stored.service.deployments[0];
+        d.rollout_state = "FAILED".into();
+        d.rollout_state_reason = match &target {
+            Some(_) => format!("{reason} Rolling back to the last completed deployment."),
+            None => reason.clone(),
+        };
+        d.updated_at = now;
+    }
+    if let Some(record) = stored.record_mut(&primary.id) {
+        record.updated_at = now;
+        record.threshold = threshold;
+        if target.is_some() {
+            record.status = "ROLLBACK_IN_PROGRESS".into();
+        } else {
+            record.status = "STOPPED".into();
+            record.stopped_at = Some(now);
+        }
+        record.status_reason = Some(reason.clone());
+    }
+    if let Some(td) = target {
+        let id = stored.start_deployment(&td, now, Some(&primary.id));
+        let revision = id.clone();
+        if let Some(failed) = stored.record_mut(&primary.id) {
+            failed.rollback = Some(berth_model::service::Rollback {
+                reason: reason.clone(),
+                started_at: now,
+                // The deployment id; the API edge turns it into the service revision's ARN.
+                service_revision_arn: revision,
+            });
+        }
+        plan.events.push(format!("(service {name}) rolling back to deployment {id}."));
+    }
+}
+
+/// REPLICA (and any service being deleted): desired count, rolling replacement, draining, scale-in.
+fn plan_replica(
+    stored: &mut StoredService,
+    live: &[&TaskView],
+    hosts: &[HostView],
+    healthy: &dyn Fn(&TaskView) -> bool,
+    inputs: &Inputs,
+    plan: &mut Plan,
+) {
+    let service = &stored.service;
+    let primary = &service.deployments[0];
+    let desired = if service.status == "ACTIVE" { service.desired_count } else { 0 };
+    let config = &service.deployment_configuration;
+    let max_total = config.max_tasks(desired);
+    let min_healthy = config.min_healthy(desired);
+    let scale_reason = format!("Scaling activity initiated by (deployment {})", primary.id);
+    let accepts = |t: &TaskView| {
+        t.instance.as_deref().is_none_or(|arn| hosts.iter().find(|h| h.arn == arn).is_none_or(|h| h.active))
+    };
+    let (mut keep, outgoing): (Vec<&TaskView>, Vec<&TaskView>) =
+        live.iter().copied().partition(|t| t.deployment == primary.id && accepts(t));
+    let mut live_count = live.len() as i64;
+    let mut healthy_count = live.iter().filter(|t| healthy(t)).count() as i64;
+
+    // Scale-in: surplus PRIMARY tasks go, those not yet running first, then as the strategies dictate.
+    if keep.len() as i64 > desired {
+        let surplus = keep.len() - desired.max(0) as usize;
+        for victim in victims(&keep, surplus, hosts, inputs.strategies, healthy) {
+            plan.stops.push(Stop { id: victim.clone(), reason: scale_reason.clone() });
+            if let Some(t) = keep.iter().find(|t| t.id == victim) {
+                healthy_count -= i64::from(healthy(t));
+            }
+            live_count -= 1;
+            keep.retain(|t| t.id != victim);
+        }
+    }
+
+    // Starts: the PRIMARY's shortfall, within maximumPercent; none while it has failed or launches back off.
+    let failed = primary.rollout_state == "FAILED";
+    let throttled = stored.state.throttle.until > inputs.now;
+    let want = (desired - keep.len() as i64).max(0);
+    let room = (max_total - live_count).max(0);
+    let start = if failed || throttled { 0 } else { want.min(room) };
+    if start > 0 {
+        plan.start = Some(Start::Count(start as usize));
+    }
+
+    // Outgoing tasks (older deployments, DRAINING instances): those not healthy go at once; healthy ones while
+    // minimumHealthyPercent allows. A failed deployment without rollback keeps the old tasks it could not replace.
+    let mut ordered: Vec<&TaskView> = outgoing.iter().copied().filter(|t| !healthy(t)).collect();
+    let healthy_outgoing: Vec<&TaskView> = outgoing.iter().copied().filter(|t| healthy(t)).collect();
+    for id in victims(&healthy_outgoing, healthy_outgoing.len(), hosts, inputs.strategies, healthy) {
+        if let Some(t) = healthy_outgoing.iter().find(|t| t.id == id) {
+            ordered.push(t);
+        }
+    }
+    for t in ordered {
+        if healthy(t) {
+            if failed || healthy_count - 1 < min_healthy {
+                break;
+            }
+            healthy_count -= 1;
+        }
+        plan.stops.push(Stop { id: t.id.clone(), reason: scale_reason.clone() });
+    }
+    if want > 0 && start == 0 && !failed && !throttled && plan.stops.is_empty() && room == 0 {
+        plan.events.push(format!(
+            "(service {}) is unable to make progress: its deployment configuration (minimumHealthyPercent {}, maximumPercent {}) allows no task to be started or stopped.",
+            service.service_name,
+            config.minimum_healthy_percent.unwrap_or(100),
+            config.maximum_percent.unwrap_or(200)
+        ));
+    }
+}
+
+/// DAEMON: one PRIMARY task on each eligible instance; none elsewhere.
+fn plan_daemon(
+    stored: &mut StoredService,
+    live: &[&TaskView],
+    hosts: &[HostView],
+    healthy: &dyn Fn(&TaskView) -> bool,
+    inputs: &Inputs,
+    plan: &mut Plan,
+) {
+    let eligible: Vec<&HostView> = hosts.iter().filter(|h| h.daemon_eligible).collect();
+    let desired = eligible.len() as i64;
+    stored.service.desired_count = desired;
+    stored.service.deployments[0].desired_count = desired;
+    let service = &stored.service;
+    let primary = &service.deployments[0];
+    let reason = format!("Scaling activity initiated by (deployment {})", primary.id);
+    let min_healthy = service.deployment_configuration.min_healthy(desired);
+    let mut healthy_count = live.iter().filter(|t| healthy(t)).count() as i64;
+    let failed = primary.rollout_state == "FAILED";
+    let throttled = stored.state.throttle.until > inputs.now;
+    let mut place_on = Vec::new();
+    for host in &eligible {
+        let here: Vec<&TaskView> = live.iter().copied().filter(|t| t.instance.as_deref() == Some(&host.arn)).collect();
+        let (mine, old): (Vec<&TaskView>, Vec<&TaskView>) = here.into_iter().partition(|t| t.deployment == primary.id);
+        for extra in mine.iter().skip(1) {
+            plan.stops.push(Stop { id: extra.id.clone(), reason: reason.clone() });
+        }
+        if !mine.is_empty() {
+            for t in old {
+                plan.stops.push(Stop { id: t.id.clone(), reason: reason.clone() });
+            }
+            continue;
+        }
+        if failed {
+            continue;
+        }
+        match old.first() {
+            // The old task frees its resources first (maximumPercent is 100 for DAEMON).
+            Some(t) if !healthy(t) || healthy_count > min_healthy => {
+                healthy_count -= i64::from(healthy(t));
+                for t in &old {
+                    plan.stops.push(Stop { id: t.id.clone(), reason: reason.clone() });
+                }
+            }
+            Some(_) => {}
+            None if !throttled => place_on.push(host.arn.clone()),
+            None => {}
+        }
+    }
+    for t in live {
+        let on_eligible = t.instance.as_deref().is_some_and(|arn| eligible.iter().any(|h| h.arn == arn));
+        if !on_eligible {
+            plan.stops.push(Stop { id: t.id.clone(), reason: reason.clone() });
+        }
+    }
+    if !place_on.is_empty() {
+        plan.start = Some(Start::On(place_on));
+    }
+}
+
+/// Picks `n` tasks to stop: those not yet healthy first, then from the most crowded value of the first spread
+/// field (or the least packed instance for binpack), later strategies breaking ties.
+fn victims(
+    tasks: &[&TaskView],
+    n: usize,
+    hosts: &[HostView],
+    strategies: &[Strategy],
+    healthy: &dyn Fn(&TaskView) -> bool,
+) -> Vec<String> {
+    let host = |t: &TaskView| t.instance.as_deref().and_then(|arn| hosts.iter().find(|h| h.arn == arn));
+    let value = |t: &TaskView, field: &SpreadField| -> String {
+        match field {
+            SpreadField::Instance => t.instance.clone().unwrap_or_default(),
+            SpreadField::Attribute(a) => host(t).and_then(|h| h.attributes.get(a).cloned()).unwrap_or_default(),
+        }
+    };
+    let mut pool: Vec<&TaskView> = tasks.to_vec();
+    let mut chosen = Vec::new();
+    while chosen.len() < n && !pool.is_empty() {
+        let key = |t: &TaskView| -> Vec<i64> {
+            let mut k = vec![i64::from(!healthy(t))];
+            for s in strategies {
+                k.push(match s {
+                    Strategy::Spread(field) => {
+                        let v = value(t, field);
+                        pool.iter().filter(|o| value(o, field) == v).count() as i64
+                    }
+                    Strategy::Binpack(BinpackField::Cpu) => host(t).map(|h| h.remaining_cpu).unwrap_or(0),
+                    Strategy::Binpack(BinpackField::Memory) => host(t).map(|h| h.remaining_memory).unwrap_or(0),
+                    Strategy::Random => 0,
+                });
+            }
+            k
+        };
+        let Some(best) = pool.iter().enumerate().max_by(|(_, a), (_, b)| key(a).cmp(&key(b)).then(b.id.cmp(&a.id)))
+        else {
+            break;
+        };
+        let index = best.0;
+        chosen.push(pool.remove(index).id.clone());
+    }
+    chosen
+}
+
+/// Counts, old deployments that have drained, completion and the steady state.
+fn settle(
+    stored: &mut StoredService,
+    remaining: &[&TaskView],
+    healthy: &dyn Fn(&TaskView) -> bool,
+    plan: &mut Plan,
+    now: f64,
+) {
+    let name = stored.service.service_name.clone();
+    let starting = match &plan.start {
+        Some(Start::Count(n)) => *n,
+        Some(Start::On(hosts)) => hosts.len(),
+        None => 0,
+    };
+    let primary_id = stored.service.deployments[0].id.clone();
+    for d in &mut stored.service.deployments {
+        let mine: Vec<&&TaskView> = remaining.iter().filter(|t| t.deployment == d.id).collect();
+        let running = mine.iter().filter(|t| t.running()).count() as i64;
+        set_if_changed(&mut d.running_count, running, &mut d.updated_at, now);
+        set_if_changed(&mut d.pending_count, mine.len() as i64 - running, &mut d.updated_at, now);
+        if d.id != primary_id {
+            set_if_changed(&mut d.desired_count, mine.len() as i64, &mut d.updated_at, now);
+        }
+    }
+    // Older deployments leave the list once they have no tasks left.
+    let drained: Vec<String> = stored
+        .service
+        .deployments
+        .iter()
+        .skip(1)
+        .filter(|d| !remaining.iter().any(|t| t.deployment == d.id))
+        .map(|d| d.id.clone())
+        .collect();
+    stored.service.deployments.retain(|d| !drained.contains(&d.id));
+    for id in &drained {
+        if let Some(r) = stored.record_mut(id) {
+            r.updated_at = now;
+            if r.status == "IN_PROGRESS" {
+                r.status = "STOPPED".into();
+                r.stopped_at = Some(now);
+            }
+        }
+    }
+    let service = &mut stored.service;
+    service.running_count = service.deployments.iter().map(|d| d.running_count).sum();
+    service.pending_count = service.deployments.iter().map(|d| d.pending_count).sum();
+    let primary = &service.deployments[0];
+    let primary_tasks: Vec<&&TaskView> = remaining.iter().filter(|t| t.deployment == primary.id).collect();
+    let all_healthy = primary_tasks.iter().all(|t| healthy(t));
+    let converged = service.deployments.len() == 1
+        && primary_tasks.len() as i64 == service.desired_count
+        && all_healthy
+        && starting == 0
+        && plan.stops.is_empty();
+    if service.status != "ACTIVE" {
+        if remaining.is_empty() {
+            service.status = "INACTIVE".into();
+            service.running_count = 0;
+            service.pending_count = 0;
+        }
+        stored.state.steady = false;
+        return;
+    }
+    if converged && primary.rollout_state == "IN_PROGRESS" {
+        let id = primary.id.clone();
+        let d = &mut service.deployments[0];
+        d.rollout_state = "COMPLETED".into();
+        d.rollout_state_reason = format!("ECS deployment {id} completed.");
+        d.updated_at = now;
+        plan.events.push(format!("(service {name}) (deployment {id}) deployment completed."));
+        let rollback_of = stored.record(&id).and_then(|r| r.rollback_of.clone());
+        if let Some(r) = stored.record_mut(&id) {
+            r.status = "SUCCESSFUL".into();
+            r.finished_at = Some(now);
+            r.updated_at = now;
+        }
+        if let Some(failed) = rollback_of.and_then(|f| stored.record_mut(&f).map(|r| r.id.clone()))
+            && let Some(r) = stored.record_mut(&failed)
+        {
+            r.status = "ROLLBACK_SUCCESSFUL".into();
+            r.finished_at = Some(now);
+            r.updated_at = now;
+        }
+    }
+    let service = &stored.service;
+    let steady = converged && service.pending_count == 0 && service.running_count == service.desired_count;
+    if steady && !stored.state.steady {
+        plan.events.push(format!("(service {name}) has reached a steady state."));
+    }
+    stored.state.steady = steady;
+}
+
+fn set_if_changed(field: &mut i64, value: i64, updated_at: &mut f64, now: f64) {
+    if *field != value {
+        *field = value;
+        *updated_at = now;
+    }
+}
