@@ -565,3 +565,337 @@ fn set_if_changed(field: &mut i64, value: i64, updated_at: &mut f64, now: f64) {
         *updated_at = now;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use berth_model::service::{DeploymentCircuitBreaker, DeploymentConfiguration, DeploymentController, Service};
+
+    use super::*;
+    use crate::ops::services::ServiceState;
+
+    fn service(desired: i64, min: i64, max: i64, breaker: bool) -> StoredService {
+        let mut stored = StoredService {
+            service: Service {
+                service_arn: "arn:aws:ecs:us-east-1:0:service/default/web".into(),
+                service_name: "web".into(),
+                cluster_arn: "arn:aws:ecs:us-east-1:0:cluster/default".into(),
+                status: "ACTIVE".into(),
+                desired_count: desired,
+                running_count: 0,
+                pending_count: 0,
+                launch_type: "EC2".into(),
+                task_definition: String::new(),
+                deployment_configuration: DeploymentConfiguration {
+                    minimum_healthy_percent: Some(min),
+                    maximum_percent: Some(max),
+                    deployment_circuit_breaker: Some(DeploymentCircuitBreaker {
+                        enable: breaker,
+                        rollback: breaker,
+                        reset_on_healthy_task: None,
+                        threshold_configuration: None,
+                    }),
+                    ..Default::default()
+                },
+                deployments: vec![],
+                events: vec![],
+                created_at: 0.0,
+                created_by: None,
+                placement_constraints: vec![],
+                placement_strategy: vec![],
+                health_check_grace_period_seconds: None,
+                scheduling_strategy: "REPLICA".into(),
+                deployment_controller: DeploymentController { kind: "ECS".into() },
+                tags: None,
+                enable_ecs_managed_tags: false,
+                propagate_tags: "NONE".into(),
+                enable_execute_command: false,
+                network_configuration: None,
+                current_service_deployment: None,
+                load_balancers: vec![],
+                service_registries: vec![],
+            },
+            state: ServiceState::default(),
+        };
+        stored.start_deployment("td:1", 0.0, None);
+        stored
+    }
+
+    fn hosts(n: usize) -> Vec<HostView> {
+        (0..n)
+            .map(|i| HostView {
+                arn: format!("host-{i}"),
+                active: true,
+                daemon_eligible: true,
+                remaining_cpu: 1000,
+                remaining_memory: 1000,
+                ..Default::default()
+            })
+            .collect()
+    }
+
+    /// A toy cluster: tasks start PENDING and turn RUNNING on the next step (or fail, for bad definitions).
+    struct Sim {
+        stored: StoredService,
+        tasks: Vec<TaskView>,
+        hosts: Vec<HostView>,
+        now: f64,
+        next_id: usize,
+        /// Task definitions whose tasks never reach RUNNING.
+        broken: Vec<String>,
+    }
+
+    impl Sim {
+        fn new(stored: StoredService, hosts: Vec<HostView>) -> Sim {
+            Sim { stored, tasks: vec![], hosts, now: 100.0, next_id: 0, broken: vec![] }
+        }
+
+        /// One controller pass; returns the plan after applying it.
+        fn pass(&mut self) -> Plan {
+            let inputs = Inputs { now: self.now, health_checked: &|_| false, strategies: &[] };
+            let plan = plan(&mut self.stored, &self.tasks, &self.hosts, &inputs);
+            for (i, message) in plan.events.iter().enumerate() {
+                self.stored.service.push_event(format!("{}-{i}", self.now), self.now, message.clone());
+            }
+            for stop in &plan.stops {
+                let t = self.tasks.iter_mut().find(|t| t.id == stop.id).expect("stop of a known task");
+                t.desired_running = false;
+                t.status = Some(TaskStatus::Stopped);
+                t.stop_code = Some(stop_code::SERVICE_SCHEDULER_INITIATED.into());
+            }
+            let primary = self.stored.service.deployments[0].id.clone();
+            let targets: Vec<Option<String>> = match &plan.start {
+                Some(Start::Count(n)) => {
+                    (0..*n).map(|i| Some(self.hosts[(self.next_id + i) % self.hosts.len()].arn.clone())).collect()
+                }
+                Some(Start::On(h)) => h.iter().cloned().map(Some).collect(),
+                None => vec![],
+            };
+            for instance in targets {
+                self.next_id += 1;
+                self.tasks.push(TaskView {
+                    id: format!("t{:03}", self.next_id),
+                    deployment: primary.clone(),
+                    instance,
+                    status: Some(TaskStatus::Pending),
+                    desired_running: true,
+                    started_at: None,
+                    health: None,
+                    stop_code: None,
+                    stopped_reason: None,
+                });
+            }
+            plan
+        }
+
+        /// Time passes: pending tasks start (or fail to).
+        fn advance(&mut self) {
+            self.now += 1.0;
+            let definition_of = |s: &StoredService, d: &str| {
+                s.service.deployments.iter().find(|x| x.id == d).map(|x| x.task_definition.clone())
+            };
+            for i in 0..self.tasks.len() {
+                if self.tasks[i].status != Some(TaskStatus::Pending) {
+                    continue;
+                }
+                let td = definition_of(&self.stored, &self.tasks[i].deployment).unwrap_or_default();
+                let t = &mut self.tasks[i];
+                if self.broken.contains(&td) {
+                    t.status = Some(TaskStatus::Stopped);
+                    t.desired_running = false;
+                    t.stop_code = Some(stop_code::TASK_FAILED_TO_START.into());
+                } else {
+                    t.status = Some(TaskStatus::Running);
+                    t.started_at = Some(self.now);
+                }
+            }
+        }
+
+        fn live(&self) -> Vec<&TaskView> {
+            self.tasks.iter().filter(|t| t.live()).collect()
+        }
+
+        fn running_healthy(&self) -> i64 {
+            self.live().iter().filter(|t| t.running()).count() as i64
+        }
+
+        /// Passes until nothing changes, checking the bounds after every pass.
+        fn run_to_rest(&mut self, min_healthy_from_start: bool) {
+            let config = self.stored.service.deployment_configuration.clone();
+            for _ in 0..200 {
+                let healthy_before = self.running_healthy();
+                let plan = self.pass();
+                // DAEMON services learn their desired count in the pass.
+                let desired = self.stored.service.desired_count;
+                let live = self.live().len() as i64;
+                assert!(live <= config.max_tasks(desired), "{live} tasks exceed maximumPercent");
+                if min_healthy_from_start {
+                    let floor = config.min_healthy(desired).min(healthy_before);
+                    assert!(self.running_healthy() >= floor, "healthy tasks fell below minimumHealthyPercent");
+                }
+                if plan.stops.is_empty() && plan.start.is_none() && self.live().iter().all(|t| t.running()) {
+                    return;
+                }
+                self.advance();
+            }
+            panic!("the service never came to rest");
+        }
+    }
+
+    #[test]
+    fn rolling_updates_stay_within_the_bounds_at_every_step() {
+        for (desired, min, max) in [(4, 100, 200), (4, 50, 150), (5, 0, 100), (4, 50, 100), (5, 100, 150), (3, 50, 200)]
+        {
+            let mut sim = Sim::new(service(desired, min, max, false), hosts(2));
+            sim.run_to_rest(false);
+            assert_eq!(sim.live().len() as i64, desired);
+            assert_eq!(sim.stored.service.deployments[0].rollout_state, "COMPLETED");
+            assert!(sim.stored.state.steady);
+
+            let now = sim.now;
+            sim.stored.start_deployment("td:2", now, None);
+            let new_id = sim.stored.service.deployments[0].id.clone();
+            sim.run_to_rest(true);
+            let live = sim.live();
+            assert_eq!(live.len() as i64, desired, "({min}, {max})");
+            assert!(live.iter().all(|t| t.deployment == new_id), "old tasks left behind with ({min}, {max})");
+            assert_eq!(sim.stored.service.deployments.len(), 1);
+            assert_eq!(sim.stored.service.deployments[0].rollout_state, "COMPLETED");
+            assert_eq!(sim.stored.service.running_count, desired);
+            let events: Vec<&str> = sim.stored.service.events.iter().map(|e| e.message.as_str()).collect();
+            assert!(events.iter().any(|e| e.contains("deployment completed")), "{events:?}");
+        }
+    }
+
+    #[test]
+    fn a_deployment_whose_tasks_never_start_trips_the_breaker_and_rolls_back() {
+        let mut sim = Sim::new(service(4, 50, 200, true), hosts(2));
+        sim.run_to_rest(false);
+        let good = sim.stored.service.deployments[0].id.clone();
+        sim.broken.push("td:bad".into());
+        let now = sim.now;
+        let bad = sim.stored.start_deployment("td:bad", now, None);
+        sim.run_to_rest(true);
+        let service = &sim.stored.service;
+        assert_eq!(service.deployments.len(), 1, "{:?}", service.deployments);
+        let primary = &service.deployments[0];
+        assert_eq!(primary.task_definition, "td:1", "rolled back to the last completed definition");
+        assert_ne!(primary.id, good);
+        assert_eq!(primary.rollout_state, "COMPLETED");
+        let failed = sim.stored.record(&bad).expect("the failed deployment's record");
+        assert_eq!(failed.status, "ROLLBACK_SUCCESSFUL");
+        assert!(failed.failure_count >= 3);
+        let events: Vec<&str> = service.events.iter().map(|e| e.message.as_str()).collect();
+        assert!(events.iter().any(|e| e.ends_with("deployment failed: tasks failed to start.")), "{events:?}");
+        assert!(events.iter().any(|e| e.contains("rolling back to deployment")), "{events:?}");
+        assert_eq!(sim.live().len(), 4);
+    }
+
+    #[test]
+    fn without_the_breaker_failing_launches_back_off() {
+        let mut sim = Sim::new(service(2, 100, 200, false), hosts(1));
+        sim.broken.push("td:1".into());
+        for _ in 0..6 {
+            sim.pass();
+            sim.advance();
+        }
+        let throttle = &sim.stored.state.throttle;
+        assert!(throttle.failures >= 3, "{throttle:?}");
+        assert!(throttle.until > sim.now, "launches are held back");
+        assert!(sim.pass().start.is_none());
+        let said: Vec<&str> = sim.stored.service.events.iter().map(|e| e.message.as_str()).collect();
+        assert!(said.contains(&"(service web) is unable to consistently start tasks successfully."), "{said:?}");
+    }
+
+    #[test]
+    fn scale_in_takes_tasks_from_the_most_crowded_instance_first() {
+        let mut sim = Sim::new(service(4, 100, 200, false), hosts(2));
+        sim.run_to_rest(false);
+        // Crowd host-0: three of the four tasks there.
+        let ids: Vec<String> = sim.live().iter().map(|t| t.id.clone()).collect();
+        for (i, id) in ids.iter().enumerate() {
+            let t = sim.tasks.iter_mut().find(|t| &t.id == id).expect("task");
+            t.instance = Some(if i < 3 { "host-0" } else { "host-1" }.into());
+        }
+        sim.stored.service.desired_count = 2;
+        let strategies = Strategy::service_default();
+        let inputs = Inputs { now: sim.now, health_checked: &|_| false, strategies: &strategies };
+        let plan = plan(&mut sim.stored, &sim.tasks, &sim.hosts, &inputs);
+        assert_eq!(plan.stops.len(), 2);
+        for stop in &plan.stops {
+            let t = sim.tasks.iter().find(|t| t.id == stop.id).expect("task");
+            assert_eq!(t.instance.as_deref(), Some("host-0"));
+        }
+    }
+
+    #[test]
+    fn unhealthy_tasks_are_replaced_only_after_the_grace_period() {
+        let mut stored = service(1, 100, 200, false);
+        stored.service.health_check_grace_period_seconds = Some(30);
+        let deployment = stored.service.deployments[0].id.clone();
+        let task = TaskView {
+            id: "t1".into(),
+            deployment,
+            instance: Some("host-0".into()),
+            status: Some(TaskStatus::Running),
+            desired_running: true,
+            started_at: Some(100.0),
+            health: Some("UNHEALTHY".into()),
+            stop_code: None,
+            stopped_reason: None,
+        };
+        let hosts = hosts(1);
+        let within = Inputs { now: 110.0, health_checked: &|_| true, strategies: &[] };
+        assert!(plan(&mut stored.clone(), std::slice::from_ref(&task), &hosts, &within).stops.is_empty());
+        let after = Inputs { now: 131.0, health_checked: &|_| true, strategies: &[] };
+        let p = plan(&mut stored, &[task], &hosts, &after);
+        assert_eq!(p.stops, vec![Stop { id: "t1".into(), reason: HEALTH_REASON.into() }]);
+        assert!(p.events.iter().any(|e| e == "(service web) (task t1) failed container health checks."));
+        assert_eq!(stored.service.deployments[0].failed_tasks, 1);
+    }
+
+    #[test]
+    fn tasks_on_a_draining_instance_are_replaced_before_they_stop() {
+        let mut sim = Sim::new(service(2, 100, 200, false), hosts(2));
+        sim.run_to_rest(false);
+        let on_zero: Vec<String> =
+            sim.live().iter().filter(|t| t.instance.as_deref() == Some("host-0")).map(|t| t.id.clone()).collect();
+        assert!(!on_zero.is_empty());
+        sim.hosts[0].active = false;
+        sim.hosts[0].daemon_eligible = false;
+        let first = sim.pass();
+        assert!(first.stops.is_empty(), "nothing stops before its replacement is healthy");
+        assert!(matches!(first.start, Some(Start::Count(n)) if n == on_zero.len()));
+        sim.advance();
+        sim.run_to_rest(true);
+        assert_eq!(sim.live().len(), 2);
+        assert!(sim.live().iter().all(|t| !on_zero.contains(&t.id)));
+    }
+
+    #[test]
+    fn daemon_services_run_one_task_per_eligible_instance() {
+        let mut stored = service(0, 0, 100, false);
+        stored.service.scheduling_strategy = "DAEMON".into();
+        let mut sim = Sim::new(stored, hosts(3));
+        sim.run_to_rest(false);
+        assert_eq!(sim.live().len(), 3);
+        assert_eq!(sim.stored.service.desired_count, 3);
+        sim.hosts[1].active = false;
+        sim.hosts[1].daemon_eligible = false;
+        sim.run_to_rest(false);
+        assert_eq!(sim.live().len(), 2);
+        assert!(sim.live().iter().all(|t| t.instance.as_deref() != Some("host-1")));
+        assert_eq!(sim.stored.service.desired_count, 2);
+    }
+
+    #[test]
+    fn a_deleted_service_stops_everything_then_turns_inactive() {
+        let mut sim = Sim::new(service(3, 100, 200, false), hosts(2));
+        sim.run_to_rest(false);
+        sim.stored.service.status = "DRAINING".into();
+        sim.stored.service.desired_count = 0;
+        let p = sim.pass();
+        assert_eq!(p.stops.len(), 3);
+        sim.pass();
+        assert_eq!(sim.stored.service.status, "INACTIVE");
+    }
+}
