@@ -751,16 +751,8 @@ pub async fn describe_services(api: &Api, req: DescribeServicesRequest) -> ApiRe
             req.services.len()
         )));
     }
-    for i in &req.include {
-        if i != "TAGS" {
-            return Err(ApiError::invalid(format!(
-                "include value '{}' is not valid. Valid values: TAGS.",
-                truncate(i, 64)
-            )));
-        }
-    }
+    let with_tags = crate::ops::tags::include_tags(&req.include)?;
     let cluster = api.active_cluster(req.cluster.as_deref()).await?.value.cluster_name;
-    let with_tags = !req.include.is_empty();
     let mut services = Vec::new();
     let mut failures = Vec::new();
     for reference in &req.services {

@@ -50,6 +50,16 @@ fn resolve(resource_arn: &str) -> ApiResult<Tagged> {
     }
 }
 
+/// Whether a Describe call's `include` (which may only name TAGS) asks for tags.
+pub fn include_tags(include: &[String]) -> ApiResult<bool> {
+    match include.iter().find(|i| *i != "TAGS") {
+        Some(other) => {
+            Err(ApiError::invalid(format!("include value '{}' is not valid. Valid values: TAGS.", truncate(other, 64))))
+        }
+        None => Ok(!include.is_empty()),
+    }
+}
+
 /// A change to a resource's tags.
 type TagChange = dyn Fn(&mut Vec<Tag>) + Sync;
 

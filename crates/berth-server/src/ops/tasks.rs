@@ -869,16 +869,8 @@ pub async fn describe_tasks(api: &Api, req: DescribeTasksRequest) -> ApiResult<V
     if req.tasks.is_empty() || req.tasks.len() > 100 {
         return Err(ApiError::invalid(format!("tasks: between 1 and 100 tasks per call, got {}.", req.tasks.len())));
     }
-    for i in &req.include {
-        if i != "TAGS" {
-            return Err(ApiError::invalid(format!(
-                "include value '{}' is not valid. Valid values: TAGS.",
-                truncate(i, 64)
-            )));
-        }
-    }
+    let with_tags = crate::ops::tags::include_tags(&req.include)?;
     let cluster = api.active_cluster(req.cluster.as_deref()).await?.value.cluster_name;
-    let with_tags = !req.include.is_empty();
     let mut tasks = Vec::new();
     let mut failures = Vec::new();
     for reference in &req.tasks {
