@@ -491,13 +491,16 @@ fn settle(
             set_if_changed(&mut d.desired_count, mine.len() as i64, &mut d.updated_at, now);
         }
     }
-    // Older deployments leave the list once they have no tasks left.
+    // Older deployments leave the list once they have no tasks left; a FAILED one stays beside its rollback until
+    // that completes, so clients see why the service is rolling back.
+    let rolling_back = stored.service.deployments[0].rollout_state == "IN_PROGRESS";
     let drained: Vec<String> = stored
         .service
         .deployments
         .iter()
         .skip(1)
         .filter(|d| !remaining.iter().any(|t| t.deployment == d.id))
+        .filter(|d| !(rolling_back && d.rollout_state == "FAILED"))
         .map(|d| d.id.clone())
         .collect();
     stored.service.deployments.retain(|d| !drained.contains(&d.id));
@@ -516,7 +519,8 @@ fn settle(
     let primary = &service.deployments[0];
     let primary_tasks: Vec<&&TaskView> = remaining.iter().filter(|t| t.deployment == primary.id).collect();
     let all_healthy = primary_tasks.iter().all(|t| healthy(t));
-    let converged = service.deployments.len() == 1
+    let others_drained = service.deployments.iter().skip(1).all(|d| !remaining.iter().any(|t| t.deployment == d.id));
+    let converged = others_drained
         && primary_tasks.len() as i64 == service.desired_count
         && all_healthy
         && starting == 0
@@ -537,6 +541,8 @@ fn settle(
         d.rollout_state_reason = format!("ECS deployment {id} completed.");
         d.updated_at = now;
         plan.events.push(format!("(service {name}) (deployment {id}) deployment completed."));
+        // Whatever failed before this deployment has nothing left to show.
+        service.deployments.truncate(1);
         let rollback_of = stored.record(&id).and_then(|r| r.rollback_of.clone());
         if let Some(r) = stored.record_mut(&id) {
             r.status = "SUCCESSFUL".into();
@@ -774,6 +780,19 @@ mod tests {
         sim.broken.push("td:bad".into());
         let now = sim.now;
         let bad = sim.stored.start_deployment("td:bad", now, None);
+        // Until the rollback completes, the failed deployment is listed beside it as FAILED.
+        for _ in 0..10 {
+            let plan = sim.pass();
+            if plan.events.iter().any(|e| e.contains("deployment failed")) {
+                break;
+            }
+            sim.advance();
+        }
+        let failed = sim.stored.service.deployments.iter().find(|d| d.id == bad).expect("failed deployment listed");
+        assert_eq!(failed.rollout_state, "FAILED");
+        assert_eq!(failed.status, "ACTIVE");
+        assert!(failed.rollout_state_reason.starts_with("ECS deployment circuit breaker:"));
+        sim.advance();
         sim.run_to_rest(true);
         let service = &sim.stored.service;
         assert_eq!(service.deployments.len(), 1, "{:?}", service.deployments);
