@@ -11,7 +11,8 @@ from conftest import TARGET, all_clusters, error_of, expect_error, names_field, 
 moto_lacks = pytest.mark.xfail(TARGET == "moto", reason="moto answers differently", strict=False)
 
 UNSUPPORTED = [
-    ("create_service", {"serviceName": "x", "taskDefinition": "x", "desiredCount": 1}, "CreateService"),
+    ("update_service_primary_task_set", {"cluster": "default", "service": "s", "primaryTaskSet": "ts"},
+     "UpdateServicePrimaryTaskSet"),
     ("create_task_set", {"service": "s", "cluster": "default", "taskDefinition": "x"}, "CreateTaskSet"),
     ("execute_command", {"task": "t", "command": "sh", "interactive": True}, "ExecuteCommand"),
     ("create_capacity_provider", {"name": "cp", "autoScalingGroupProvider": {"autoScalingGroupArn": "arn:x"}},

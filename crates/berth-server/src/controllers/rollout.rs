@@ -93,9 +93,10 @@ pub struct Plan {
 /// The stop reason of tasks replaced for failing their health checks.
 pub const HEALTH_REASON: &str = "Task failed container health checks";
 
-/// A task without a health check must stay RUNNING this long before it resets the circuit breaker's count, so a
-/// container that starts and crashes at once keeps counting as a failure.
-const RESET_SETTLE_SECONDS: f64 = 10.0;
+/// A task without a health check must stay RUNNING this long before its deployment can complete or it resets the
+/// circuit breaker's count, so a revision whose containers start and crash at once is caught by the breaker
+/// instead of being declared done (Docker Swarm's update monitor serves the same purpose, 5 s by default).
+pub const SETTLE_SECONDS: f64 = 5.0;
 
 /// Launch back-off: from the third task in a row that stopped before RUNNING, 5 s doubling up to 15 minutes.
 fn backoff_seconds(failures: u32) -> f64 {
@@ -152,7 +153,11 @@ pub fn plan(stored: &mut StoredService, tasks: &[TaskView], hosts: &[HostView], 
             names.join(" ")
         ));
     }
-    settle(stored, &remaining, &healthy, &mut plan, now);
+    // Health-checked tasks are settled once HEALTHY; others once they have run for a while.
+    let settled = |t: &TaskView| {
+        (inputs.health_checked)(&t.deployment) || t.started_at.is_some_and(|s| now - s >= SETTLE_SECONDS)
+    };
+    settle(stored, &remaining, &healthy, &settled, &mut plan, now);
     plan
 }
 
@@ -192,7 +197,7 @@ fn account_stopped(stored: &mut StoredService, tasks: &[TaskView], inputs: &Inpu
             let turned_healthy = if health_checked {
                 t.health.as_deref() == Some("HEALTHY")
             } else {
-                t.started_at.is_some_and(|s| now - s >= RESET_SETTLE_SECONDS)
+                t.started_at.is_some_and(|s| now - s >= SETTLE_SECONDS)
             };
             let reset = stored.service.deployment_configuration.reset_on_healthy_task();
             let Some(record) = stored.record_mut(&primary) else { continue };
@@ -249,7 +254,7 @@ fn trip_breaker(stored: &mut StoredService, plan: &mut Plan, now: f64) {
             .history
             .iter()
             .find(|r| r.id != primary.id && r.status == "SUCCESSFUL")
-            .map(|r| r.task_definition.clone())
+            .map(|r| (r.id.clone(), r.task_definition.clone()))
     } else {
         None
     };
@@ -273,7 +278,7 @@ fn trip_breaker(stored: &mut StoredService, plan: &mut Plan, now: f64) {
         }
         record.status_reason = Some(reason.clone());
     }
-    if let Some(td) = target {
+    if let Some((restored, td)) = target {
         let id = stored.start_deployment(&td, now, Some(&primary.id));
         let revision = id.clone();
         if let Some(failed) = stored.record_mut(&primary.id) {
@@ -284,7 +289,7 @@ fn trip_breaker(stored: &mut StoredService, plan: &mut Plan, now: f64) {
                 service_revision_arn: revision,
             });
         }
-        plan.events.push(format!("(service {name}) rolling back to deployment {id}."));
+        plan.events.push(format!("(service {name}) rolling back to deployment {restored}."));
     }
 }
 
@@ -472,6 +477,7 @@ fn settle(
     stored: &mut StoredService,
     remaining: &[&TaskView],
     healthy: &dyn Fn(&TaskView) -> bool,
+    settled: &dyn Fn(&TaskView) -> bool,
     plan: &mut Plan,
     now: f64,
 ) {
@@ -518,11 +524,11 @@ fn settle(
     service.pending_count = service.deployments.iter().map(|d| d.pending_count).sum();
     let primary = &service.deployments[0];
     let primary_tasks: Vec<&&TaskView> = remaining.iter().filter(|t| t.deployment == primary.id).collect();
-    let all_healthy = primary_tasks.iter().all(|t| healthy(t));
+    let all_settled = primary_tasks.iter().all(|t| healthy(t) && settled(t));
     let others_drained = service.deployments.iter().skip(1).all(|d| !remaining.iter().any(|t| t.deployment == d.id));
     let converged = others_drained
         && primary_tasks.len() as i64 == service.desired_count
-        && all_healthy
+        && all_settled
         && starting == 0
         && plan.stops.is_empty();
     if service.status != "ACTIVE" {
@@ -648,11 +654,13 @@ mod tests {
         next_id: usize,
         /// Task definitions whose tasks never reach RUNNING.
         broken: Vec<String>,
+        /// Task definitions whose containers exit a second after they start.
+        crashing: Vec<String>,
     }
 
     impl Sim {
         fn new(stored: StoredService, hosts: Vec<HostView>) -> Sim {
-            Sim { stored, tasks: vec![], hosts, now: 100.0, next_id: 0, broken: vec![] }
+            Sim { stored, tasks: vec![], hosts, now: 100.0, next_id: 0, broken: vec![], crashing: vec![] }
         }
 
         /// One controller pass; returns the plan after applying it.
@@ -700,11 +708,17 @@ mod tests {
                 s.service.deployments.iter().find(|x| x.id == d).map(|x| x.task_definition.clone())
             };
             for i in 0..self.tasks.len() {
-                if self.tasks[i].status != Some(TaskStatus::Pending) {
-                    continue;
-                }
                 let td = definition_of(&self.stored, &self.tasks[i].deployment).unwrap_or_default();
                 let t = &mut self.tasks[i];
+                if t.running() && self.crashing.contains(&td) {
+                    t.status = Some(TaskStatus::Stopped);
+                    t.desired_running = false;
+                    t.stop_code = Some(stop_code::ESSENTIAL_CONTAINER_EXITED.into());
+                    continue;
+                }
+                if t.status != Some(TaskStatus::Pending) {
+                    continue;
+                }
                 if self.broken.contains(&td) {
                     t.status = Some(TaskStatus::Stopped);
                     t.desired_running = false;
@@ -738,7 +752,10 @@ mod tests {
                     let floor = config.min_healthy(desired).min(healthy_before);
                     assert!(self.running_healthy() >= floor, "healthy tasks fell below minimumHealthyPercent");
                 }
-                if plan.stops.is_empty() && plan.start.is_none() && self.live().iter().all(|t| t.running()) {
+                let rolling = self.stored.service.status == "ACTIVE"
+                    && self.stored.service.deployments[0].rollout_state == "IN_PROGRESS";
+                if plan.stops.is_empty() && plan.start.is_none() && !rolling && self.live().iter().all(|t| t.running())
+                {
                     return;
                 }
                 self.advance();
@@ -807,6 +824,19 @@ mod tests {
         assert!(events.iter().any(|e| e.ends_with("deployment failed: tasks failed to start.")), "{events:?}");
         assert!(events.iter().any(|e| e.contains("rolling back to deployment")), "{events:?}");
         assert_eq!(sim.live().len(), 4);
+    }
+
+    #[test]
+    fn a_revision_that_crashes_right_after_starting_is_rolled_back_not_completed() {
+        let mut sim = Sim::new(service(2, 100, 200, true), hosts(1));
+        sim.run_to_rest(false);
+        sim.crashing.push("td:crash".into());
+        let now = sim.now;
+        let bad = sim.stored.start_deployment("td:crash", now, None);
+        sim.run_to_rest(true);
+        let failed = sim.stored.record(&bad).expect("record");
+        assert_eq!(failed.status, "ROLLBACK_SUCCESSFUL", "{:?}", sim.stored.service.events);
+        assert_eq!(sim.stored.service.deployments[0].task_definition, "td:1");
     }
 
     #[test]

@@ -698,10 +698,9 @@ pub async fn delete_service(api: &Api, req: DeleteServiceRequest) -> ApiResult<V
             return Err(ApiError::service_not_found());
         };
         let mut stored = current.value.clone();
-        match stored.service.status.as_str() {
-            "ACTIVE" => {}
-            "DRAINING" => return Ok((vec![], vec![], present(stored.service, true))),
-            _ => return Err(ApiError::service_not_found()),
+        // Deleting again answers what is there, as ECS does.
+        if stored.service.status != "ACTIVE" {
+            return Ok((vec![], vec![], present(stored.service, true)));
         }
         let service = &mut stored.service;
         if !service.is_daemon() && service.desired_count > 0 && req.force != Some(true) {
