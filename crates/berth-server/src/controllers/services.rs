@@ -1,6 +1,6 @@
 //! The service controller: keeps every service's tasks as its deployments want them. It runs on the leader only
 //! and is driven by store watches on tasks, services and instances, so a task that stops is replaced as soon as its
-//! agent reports it; a one-second tick covers what only time changes (back-off, grace periods, settling).
+//! agent reports it; a quarter-second tick covers what only time changes (back-off, grace periods, settling).
 //!
 //! Each pass over a service reads it, its tasks and the cluster's instances, asks [`rollout::plan`] what to do,
 //! commits the service's new state (with a compare, so a concurrent UpdateService wins and the pass is redone),
@@ -30,8 +30,9 @@ use crate::state::{self, keys};
 /// The store key whose holder runs the service controller.
 const LEADER_KEY: &str = "leader/service-controller";
 
-/// How often services that are not steady are looked at again without a change to wake them.
-const TICK: Duration = Duration::from_secs(1);
+/// How often services that are not steady are looked at again without a change to wake them (settling rollouts,
+/// back-off, grace periods). Short, so a rollout completes close to when its tasks have settled.
+const TICK: Duration = Duration::from_millis(250);
 
 /// After a placement fails, the service's next launch waits this long unless the cluster changes first.
 const PLACEMENT_RETRY_SECONDS: f64 = 1.0;
