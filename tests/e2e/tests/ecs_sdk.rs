@@ -103,9 +103,9 @@ async fn clusters_lifecycle_and_errors() {
     assert!(err.into_service_error().is_cluster_not_found_exception());
     let err = ecs.create_cluster().cluster_name("bad name!").send().await.expect_err("bad name");
     assert!(err.into_service_error().is_invalid_parameter_exception());
-    let err = ecs.create_service().service_name("x").send().await.expect_err("not supported yet");
+    let err = ecs.create_task_set().service("s").task_definition("x").send().await.expect_err("not supported yet");
     let message = format!("{:?}", err.into_service_error());
-    assert!(message.contains("UnsupportedFeatureException") && message.contains("CreateService"), "{message}");
+    assert!(message.contains("UnsupportedFeatureException") && message.contains("CreateTaskSet"), "{message}");
 }
 
 fn web_container(name: &str) -> ContainerDefinition {
