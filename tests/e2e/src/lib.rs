@@ -278,3 +278,31 @@ pub fn http_get(port: i32) -> String {
     }
     last
 }
+
+/// Starts a hollow agent (the real agent on a fake runtime, DESIGN.md section 5) in this process, joining `berth`'s
+/// default cluster in zone `az` with attributes `role=hollow` and `name=<name>` and the given GPU ids.
+pub async fn hollow_agent(berth: &Berth, dir: &Path, name: &str, az: &str, gpus: &[&str]) -> berth_agent::Agent {
+    let config = berth_agent::AgentConfig {
+        server: berth.endpoint(),
+        region: "us-east-1".into(),
+        access_key: berth_client::AccessKey {
+            access_key_id: berth.access_key_id.clone(),
+            secret_access_key: berth.secret_access_key.clone(),
+        },
+        cluster: "default".into(),
+        data_dir: dir.join(name),
+        availability_zone: Some(az.into()),
+        instance_type: "hollow.large".into(),
+        reserved_memory_mib: 0,
+        reserved_ports: berth_agent::config::DEFAULT_RESERVED_PORTS.to_vec(),
+        reserved_udp_ports: vec![],
+        metadata_port: None,
+        default_stop_timeout: std::time::Duration::from_secs(30),
+        cleanup_wait: std::time::Duration::from_secs(3600),
+        attributes: vec![("role".into(), Some("hollow".into())), ("name".into(), Some(name.into()))],
+        gpus: berth_agent::GpuDiscovery::List(gpus.iter().map(|g| g.to_string()).collect()),
+        dynamic_host_port_range: berth_agent::config::DEFAULT_DYNAMIC_HOST_PORT_RANGE,
+    };
+    let runtime = std::sync::Arc::new(berth_agent::runtime::fake::FakeRuntime::hollow());
+    berth_agent::start(config, runtime).await.expect("hollow agent starts")
+}

@@ -3,7 +3,6 @@
 //! strategies spread and pack, dynamic host ports come from the scheduler and work on the real host, GPUs are
 //! handed out by id, and a malformed expression is refused with its position.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aws_sdk_ecs::Client;
@@ -11,35 +10,7 @@ use aws_sdk_ecs::types::{
     ContainerDefinition, PlacementConstraint, PlacementConstraintType, PlacementStrategy, PlacementStrategyType,
     PortMapping, ResourceRequirement, ResourceType, Task,
 };
-use berth_agent::runtime::fake::FakeRuntime;
-use berth_agent::{AgentConfig, GpuDiscovery};
-use berth_e2e::{Berth, http_get, remove_containers, test_image};
-
-/// Starts a hollow agent in this process that joins `berth`'s default cluster.
-async fn hollow(berth: &Berth, dir: &std::path::Path, name: &str, az: &str, gpus: &[&str]) -> berth_agent::Agent {
-    let config = AgentConfig {
-        server: berth.endpoint(),
-        region: "us-east-1".into(),
-        access_key: berth_client::AccessKey {
-            access_key_id: berth.access_key_id.clone(),
-            secret_access_key: berth.secret_access_key.clone(),
-        },
-        cluster: "default".into(),
-        data_dir: dir.join(name),
-        availability_zone: Some(az.into()),
-        instance_type: "hollow.large".into(),
-        reserved_memory_mib: 0,
-        reserved_ports: berth_agent::config::DEFAULT_RESERVED_PORTS.to_vec(),
-        reserved_udp_ports: vec![],
-        metadata_port: None,
-        default_stop_timeout: Duration::from_secs(30),
-        cleanup_wait: Duration::from_secs(3600),
-        attributes: vec![("role".into(), Some("hollow".into())), ("name".into(), Some(name.into()))],
-        gpus: GpuDiscovery::List(gpus.iter().map(|g| g.to_string()).collect()),
-        dynamic_host_port_range: berth_agent::config::DEFAULT_DYNAMIC_HOST_PORT_RANGE,
-    };
-    berth_agent::start(config, Arc::new(FakeRuntime::hollow())).await.expect("hollow agent starts")
-}
+use berth_e2e::{Berth, hollow_agent, http_get, remove_containers, test_image};
 
 fn member_of(expression: &str) -> PlacementConstraint {
     PlacementConstraint::builder().r#type(PlacementConstraintType::MemberOf).expression(expression).build()
@@ -87,7 +58,7 @@ async fn real_and_hollow_agents_share_a_cluster_and_placement_honours_every_rule
     let mut agents = Vec::new();
     for (i, az) in ["lab-a", "lab-a", "lab-b", "lab-b"].iter().enumerate() {
         let gpus: &[&str] = if i == 3 { &["GPU-hollow-0", "GPU-hollow-1"] } else { &[] };
-        agents.push(hollow(&berth, dir.path(), &format!("h{i}"), az, gpus).await);
+        agents.push(hollow_agent(&berth, dir.path(), &format!("h{i}"), az, gpus).await);
     }
     let listed = ecs.list_container_instances().send().await.expect("list");
     assert_eq!(listed.container_instance_arns().len(), 5);

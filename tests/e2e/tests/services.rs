@@ -7,7 +7,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::Command;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aws_sdk_ecs::Client;
@@ -16,9 +15,7 @@ use aws_sdk_ecs::types::{
     DeploymentRolloutState, DesiredStatus, HealthCheck, HealthStatus, KeyValuePair, PlacementConstraint,
     PlacementConstraintType, PlacementStrategy, PlacementStrategyType, SchedulingStrategy, Service, Task,
 };
-use berth_agent::runtime::fake::FakeRuntime;
-use berth_agent::{AgentConfig, GpuDiscovery};
-use berth_e2e::{Berth, test_image};
+use berth_e2e::{Berth, hollow_agent, test_image};
 
 // ---------------------------------------------------------------------------------------------------------------
 // Helpers
@@ -319,32 +316,6 @@ fn started(dir: &std::path::Path, extra: &[&str]) -> (Berth, String) {
     (berth, instance)
 }
 
-/// Starts a hollow agent in this process that joins `berth`'s default cluster, with attribute `name=<name>`.
-async fn hollow(berth: &Berth, dir: &std::path::Path, name: &str) -> berth_agent::Agent {
-    let config = AgentConfig {
-        server: berth.endpoint(),
-        region: "us-east-1".into(),
-        access_key: berth_client::AccessKey {
-            access_key_id: berth.access_key_id.clone(),
-            secret_access_key: berth.secret_access_key.clone(),
-        },
-        cluster: "default".into(),
-        data_dir: dir.join(name),
-        availability_zone: Some("lab-a".into()),
-        instance_type: "hollow.large".into(),
-        reserved_memory_mib: 0,
-        reserved_ports: berth_agent::config::DEFAULT_RESERVED_PORTS.to_vec(),
-        reserved_udp_ports: vec![],
-        metadata_port: None,
-        default_stop_timeout: Duration::from_secs(30),
-        cleanup_wait: Duration::from_secs(3600),
-        attributes: vec![("role".into(), Some("hollow".into())), ("name".into(), Some(name.into()))],
-        gpus: GpuDiscovery::List(vec![]),
-        dynamic_host_port_range: berth_agent::config::DEFAULT_DYNAMIC_HOST_PORT_RANGE,
-    };
-    berth_agent::start(config, Arc::new(FakeRuntime::hollow())).await.expect("hollow agent starts")
-}
-
 /// How many of `tasks` run on each instance.
 fn per_instance(tasks: &[&Task]) -> BTreeMap<String, usize> {
     let mut m = BTreeMap::new();
@@ -417,7 +388,7 @@ async fn tasks_of_a_lost_host_are_replaced_on_the_remaining_one() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (berth, real) = started(dir.path(), &["--agent-deadline", "3"]);
     let ecs = berth.ecs();
-    let h1 = hollow(&berth, dir.path(), "lost-h1").await;
+    let h1 = hollow_agent(&berth, dir.path(), "lost-h1", "lab-a", &[]).await;
     let lost = h1.container_instance_arn.clone();
     let td = register(&ecs, "svc-lost", sleeper("app").build()).await;
     ecs.create_service()
@@ -697,7 +668,7 @@ async fn a_daemon_service_runs_once_on_every_active_instance() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (berth, real) = started(dir.path(), &[]);
     let ecs = berth.ecs();
-    let h1 = hollow(&berth, dir.path(), "daemon-h1").await;
+    let h1 = hollow_agent(&berth, dir.path(), "daemon-h1", "lab-a", &[]).await;
     let td = register(&ecs, "svc-daemon", sleeper("agent").build()).await;
     let created = ecs
         .create_service()
@@ -729,7 +700,7 @@ async fn a_daemon_service_runs_once_on_every_active_instance() {
     .await;
     wait_service(&ecs, "svc-daemon", "steady at 2", STEADY, |s| is_steady(s, 2, &td)).await;
 
-    let h2 = hollow(&berth, dir.path(), "daemon-h2").await;
+    let h2 = hollow_agent(&berth, dir.path(), "daemon-h2", "lab-a", &[]).await;
     wait_tasks(
         &ecs,
         "svc-daemon",
@@ -784,7 +755,7 @@ async fn draining_moves_service_tasks_and_leaves_standalone_tasks() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (berth, real) = started(dir.path(), &[]);
     let ecs = berth.ecs();
-    let h1 = hollow(&berth, dir.path(), "drain-h1").await;
+    let h1 = hollow_agent(&berth, dir.path(), "drain-h1", "lab-a", &[]).await;
     let drained = h1.container_instance_arn.clone();
     let td = register(&ecs, "svc-drain", sleeper("app").build()).await;
     ecs.create_service()
