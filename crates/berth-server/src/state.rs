@@ -33,6 +33,7 @@ pub mod keys {
     pub fn instance(cluster: &str, id: &str) -> String {
         format!("instances/{cluster}/{id}")
     }
+    pub const INSTANCES: &str = "instances/";
     pub fn instances_of(cluster: &str) -> String {
         format!("instances/{cluster}/")
     }

@@ -27,7 +27,7 @@ pub async fn run(api: Arc<Api>) {
 
 /// One pass over every instance.
 pub async fn pass(api: &Api) -> ApiResult<()> {
-    for inst in state::list::<ContainerInstance>(api.store.as_ref(), "instances/").await? {
+    for inst in state::list::<ContainerInstance>(api.store.as_ref(), keys::INSTANCES).await? {
         let i = &inst.value;
         if !i.agent_connected || i.status == "INACTIVE" {
             continue;

@@ -27,7 +27,6 @@ pub struct TaskView {
     pub started_at: Option<f64>,
     pub health: Option<String>,
     pub stop_code: Option<String>,
-    pub stopped_reason: Option<String>,
 }
 
 impl TaskView {
@@ -204,7 +203,6 @@ fn account_stopped(stored: &mut StoredService, tasks: &[TaskView], inputs: &Inpu
             if turned_healthy && record.healthy.insert(t.id.clone()) {
                 if reset {
                     record.failure_count = 0;
-                    stored.service.deployments[0].failed_tasks = 0;
                 }
                 stored.state.throttle = Throttle::default();
             }
@@ -226,10 +224,6 @@ fn count_failure(stored: &mut StoredService, deployment: &str, task: &str, kind:
     }
     record.failure_count += 1;
     record.last_failure = Some(kind.to_owned());
-    let count = record.failure_count;
-    if let Some(d) = stored.service.deployments.iter_mut().find(|d| d.id == deployment) {
-        d.failed_tasks = count;
-    }
 }
 
 /// Trips the circuit breaker of the PRIMARY deployment when its failures reach the threshold; with rollback, a
@@ -241,7 +235,8 @@ fn trip_breaker(stored: &mut StoredService, plan: &mut Plan, now: f64) {
         return;
     }
     let threshold = config.failure_threshold(stored.service.desired_count);
-    if primary.failed_tasks < threshold {
+    let failures = stored.record(&primary.id).map_or(0, |r| r.failure_count);
+    if failures < threshold {
         return;
     }
     let name = stored.service.service_name.clone();
@@ -488,7 +483,11 @@ fn settle(
         None => 0,
     };
     let primary_id = stored.service.deployments[0].id.clone();
+    // The deployment history keeps the failure count; each listed deployment shows it.
+    let failures: BTreeMap<String, i64> =
+        stored.state.history.iter().map(|r| (r.id.clone(), r.failure_count)).collect();
     for d in &mut stored.service.deployments {
+        set_if_changed(&mut d.failed_tasks, failures.get(&d.id).copied().unwrap_or(0), &mut d.updated_at, now);
         let mine: Vec<&&TaskView> = remaining.iter().filter(|t| t.deployment == d.id).collect();
         let running = mine.iter().filter(|t| t.running()).count() as i64;
         set_if_changed(&mut d.running_count, running, &mut d.updated_at, now);
@@ -695,7 +694,6 @@ mod tests {
                     started_at: None,
                     health: None,
                     stop_code: None,
-                    stopped_reason: None,
                 });
             }
             plan
@@ -890,7 +888,6 @@ mod tests {
             started_at: Some(100.0),
             health: Some("UNHEALTHY".into()),
             stop_code: None,
-            stopped_reason: None,
         };
         let hosts = hosts(1);
         let within = Inputs { now: 110.0, health_checked: &|_| true, strategies: &[] };

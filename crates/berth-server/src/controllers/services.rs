@@ -64,10 +64,10 @@ async fn follow(api: &Api) -> ApiResult<()> {
     let mut watches = futures::stream::select_all([
         store.watch(keys::TASKS, from).await?,
         store.watch(keys::SERVICES, from).await?,
-        store.watch("instances/", from).await?,
+        store.watch(keys::INSTANCES, from).await?,
     ]);
     let mut controller = Controller::default();
-    let mut dirty: BTreeSet<ServiceId> = controller.all_services(api).await?;
+    let mut dirty = services(api, |_| true).await?;
     let mut tick = tokio::time::interval(TICK);
     loop {
         for id in std::mem::take(&mut dirty) {
@@ -78,51 +78,54 @@ async fn follow(api: &Api) -> ApiResult<()> {
         tokio::select! {
             event = watches.next() => {
                 let Some(event) = event else { return Ok(()) };
-                controller.mark(api, event?, &mut dirty).await?;
+                let mut changes = Changes::default();
+                changes.note(event?);
                 // Take everything already queued, so a burst of reports is one pass.
                 while let Some(Some(event)) = watches.next().now_or_never() {
-                    controller.mark(api, event?, &mut dirty).await?;
+                    changes.note(event?);
                 }
+                controller.retry_at.retain(|(c, _), _| !changes.clusters.contains_key(c));
+                dirty = changes.services_to_visit(api).await?;
             }
             _ = tick.tick() => {
-                dirty.extend(controller.unsettled(api).await?);
+                // Services that may have work only a clock starts: settling, back-off, grace periods.
+                dirty = services(api, |s| !s.state.steady).await?;
             }
         }
     }
 }
 
-/// What the controller remembers between passes (nothing it could not rebuild: it only saves work).
-#[derive(Default)]
-struct Controller {
-    /// Services whose last launch could not be placed, and when to try again.
-    retry_at: HashMap<ServiceId, f64>,
+/// The services (not INACTIVE) under `prefix` that `wanted` picks.
+async fn services_under(
+    api: &Api,
+    prefix: &str,
+    wanted: impl Fn(&StoredService) -> bool,
+) -> ApiResult<BTreeSet<ServiceId>> {
+    Ok(state::list::<StoredService>(api.store.as_ref(), prefix)
+        .await?
+        .into_iter()
+        .filter(|s| s.value.service.status != "INACTIVE" && wanted(&s.value))
+        .filter_map(|s| service_id(&s.key))
+        .collect())
 }
 
-impl Controller {
-    async fn all_services(&self, api: &Api) -> ApiResult<BTreeSet<ServiceId>> {
-        Ok(state::list::<StoredService>(api.store.as_ref(), keys::SERVICES)
-            .await?
-            .into_iter()
-            .filter(|s| s.value.service.status != "INACTIVE")
-            .filter_map(|s| service_id(&s.key))
-            .collect())
-    }
+async fn services(api: &Api, wanted: impl Fn(&StoredService) -> bool) -> ApiResult<BTreeSet<ServiceId>> {
+    services_under(api, keys::SERVICES, wanted).await
+}
 
-    /// Services that may have work a clock would start: not steady, or DAEMON.
-    async fn unsettled(&self, api: &Api) -> ApiResult<BTreeSet<ServiceId>> {
-        Ok(state::list::<StoredService>(api.store.as_ref(), keys::SERVICES)
-            .await?
-            .into_iter()
-            .filter(|s| s.value.service.status != "INACTIVE" && !s.value.state.steady)
-            .filter_map(|s| service_id(&s.key))
-            .collect())
-    }
+/// What a batch of watch events touched.
+#[derive(Default)]
+struct Changes {
+    services: BTreeSet<ServiceId>,
+    /// Clusters whose instances changed, and whether any changed state (not just remaining resources).
+    clusters: BTreeMap<String, bool>,
+}
 
-    /// Marks the services a change concerns.
-    async fn mark(&mut self, api: &Api, event: WatchEvent, dirty: &mut BTreeSet<ServiceId>) -> ApiResult<()> {
+impl Changes {
+    fn note(&mut self, event: WatchEvent) {
         let key = event.kv.key.as_str();
-        if let Some(id) = key.strip_prefix(keys::SERVICES).and_then(|_| service_id(key)) {
-            dirty.insert(id);
+        if let Some(id) = service_id(key) {
+            self.services.insert(id);
         } else if key.starts_with(keys::TASKS) {
             #[derive(Deserialize)]
             struct Group {
@@ -135,24 +138,34 @@ impl Controller {
             let group = value.and_then(|v| serde_json::from_slice::<Group>(v).ok()).and_then(|g| g.group);
             let cluster = key.split('/').nth(1).unwrap_or_default();
             if let Some(name) = group.as_deref().and_then(service_of_group) {
-                dirty.insert((cluster.to_owned(), name.to_owned()));
+                self.services.insert((cluster.to_owned(), name.to_owned()));
             }
         } else if let Some(cluster) = key.split('/').nth(1) {
-            // An instance joined, left, changed state or freed resources: services of its cluster may act now.
-            self.retry_at.retain(|(c, _), _| c != cluster);
-            let services = state::list::<StoredService>(api.store.as_ref(), &keys::services_of(cluster)).await?;
-            for s in services {
-                let svc = &s.value.service;
-                let wanted =
-                    svc.status != "INACTIVE" && (!s.value.state.steady || svc.is_daemon() || instance_changed(&event));
-                if wanted && let Some(id) = service_id(&s.key) {
-                    dirty.insert(id);
-                }
-            }
+            *self.clusters.entry(cluster.to_owned()).or_default() |= instance_changed(&event);
         }
-        Ok(())
     }
 
+    /// The services to look at: those touched directly, and for each cluster whose instances changed (joined,
+    /// left, changed state or freed resources) its services that want something, DAEMON ones, or all of them when an
+    /// instance's state changed. Each cluster's services are read once per batch.
+    async fn services_to_visit(self, api: &Api) -> ApiResult<BTreeSet<ServiceId>> {
+        let mut visit = self.services;
+        for (cluster, state_changed) in self.clusters {
+            let wanted = |s: &StoredService| state_changed || !s.state.steady || s.service.is_daemon();
+            visit.extend(services_under(api, &keys::services_of(&cluster), wanted).await?);
+        }
+        Ok(visit)
+    }
+}
+
+/// What the controller remembers between passes (nothing it could not rebuild: it only saves work).
+#[derive(Default)]
+struct Controller {
+    /// Services whose last launch could not be placed, and when to try again.
+    retry_at: HashMap<ServiceId, f64>,
+}
+
+impl Controller {
     /// One pass over one service.
     async fn reconcile(&mut self, api: &Api, id: &ServiceId) -> ApiResult<()> {
         let (cluster, name) = id;
@@ -308,19 +321,10 @@ fn task_view(stored: &StoredTask) -> TaskView {
         started_at: t.started_at,
         health: t.health_status.clone(),
         stop_code: t.stop_code.clone(),
-        stopped_reason: t.stopped_reason.clone(),
     }
 }
 
 fn host_view(instance: &ContainerInstance, constraints: &[Constraint], group: &str) -> HostView {
-    let int = |name: &str| {
-        instance
-            .remaining_resources
-            .iter()
-            .find(|r| r.name == name)
-            .and_then(|r| r.integer_value.or(r.long_value))
-            .unwrap_or(0)
-    };
     let active = instance.status == "ACTIVE";
     let node = Node::new(instance.clone());
     let allowed = constraints.iter().all(|c| matches!(c, Constraint::DistinctInstance) || c.allows(&node, group));
@@ -334,8 +338,8 @@ fn host_view(instance: &ContainerInstance, constraints: &[Constraint], group: &s
             .map(|a| (a.name.clone(), a.value.clone().unwrap_or_default()))
             .chain([("instanceId".to_owned(), instance.container_instance_arn.clone())])
             .collect(),
-        remaining_cpu: int("CPU"),
-        remaining_memory: int("MEMORY"),
+        remaining_cpu: node.cpu,
+        remaining_memory: node.memory,
     }
 }
 
