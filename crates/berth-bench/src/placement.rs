@@ -126,6 +126,7 @@ fn instance(i: usize) -> ContainerInstance {
         platform_devices: None,
         health_status: None,
         task_groups: Default::default(),
+        agent_link: None,
     }
 }
 

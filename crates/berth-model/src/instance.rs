@@ -103,6 +103,9 @@ pub struct ContainerInstance {
     /// instance (for `distinctInstance`, `task:group` and spread) and one compare guards both.
     #[serde(rename = "berthTaskGroups", default, skip_serializing_if = "BTreeMap::is_empty")]
     pub task_groups: BTreeMap<String, u32>,
+    /// How the servers reach this instance's agent (its log streams live there); never shown to clients.
+    #[serde(rename = "berthAgentLink", default, skip_serializing_if = "Option::is_none")]
+    pub agent_link: Option<crate::logs::AgentLink>,
 }
 
 impl ContainerInstance {

@@ -10,6 +10,7 @@ pub mod cluster;
 pub mod common;
 pub mod error;
 pub mod instance;
+pub mod logs;
 pub mod names;
 pub mod ports;
 pub mod query;

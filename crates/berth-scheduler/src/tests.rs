@@ -33,6 +33,7 @@ fn instance(id: &str, cpu: i64, memory: i64, ports: &[u16], az: &str) -> Contain
         platform_devices: None,
         health_status: None,
         task_groups: Default::default(),
+        agent_link: None,
     }
 }
 

@@ -26,6 +26,7 @@ pub mod dispatch;
 pub mod error;
 pub mod leader;
 pub mod liveness;
+pub mod logs;
 pub mod manifests;
 pub mod ops;
 pub mod paging;

@@ -26,6 +26,9 @@ const DRAIN_LIMIT_BYTES: usize = 16 * 1024 * 1024;
 /// Target prefix of the ECS API.
 const ECS_TARGET_PREFIX: &str = "AmazonEC2ContainerServiceV20141113.";
 
+/// Target prefix of the CloudWatch Logs API.
+pub const LOGS_TARGET_PREFIX: &str = "Logs_20140328.";
+
 /// The router: the ECS endpoint for every path but `/healthz` (clients POST to `/`; anything else gets an ECS-style
 /// error rather than an HTML 404).
 pub fn router(api: Arc<Api>) -> Router {
@@ -95,6 +98,16 @@ async fn handle(
     headers: &HeaderMap,
     body: Bytes,
 ) -> (Option<String>, ApiResult<Value>) {
+    let target = headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or("");
+    let (service, operation) = if let Some(op) = target.strip_prefix(ECS_TARGET_PREFIX) {
+        (Service::Ecs, Some(op))
+    } else if let Some(op) = target.strip_prefix(berth_model::agent::AGENT_TARGET_PREFIX) {
+        (Service::Agent, Some(op))
+    } else if let Some(op) = target.strip_prefix(LOGS_TARGET_PREFIX) {
+        (Service::Logs, Some(op))
+    } else {
+        (Service::Ecs, None)
+    };
     let header_list: Vec<(&str, &[u8])> = headers.iter().map(|(k, v)| (k.as_str(), v.as_bytes())).collect();
     let signed = SignedRequest {
         method: method.as_str(),
@@ -103,17 +116,11 @@ async fn handle(
         headers: &header_list,
         body: &body,
     };
-    if let Err(e) = api.auth.verify(&signed, "ecs") {
+    // Clients sign for the service they call: `logs` for CloudWatch Logs, `ecs` for the rest.
+    let signing_name = if matches!(service, Service::Logs) { "logs" } else { "ecs" };
+    if let Err(e) = api.auth.verify(&signed, signing_name) {
         return (None, Err(e.into()));
     }
-    let target = headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or("");
-    let (service, operation) = if let Some(op) = target.strip_prefix(ECS_TARGET_PREFIX) {
-        (Service::Ecs, Some(op))
-    } else if let Some(op) = target.strip_prefix(berth_model::agent::AGENT_TARGET_PREFIX) {
-        (Service::Agent, Some(op))
-    } else {
-        (Service::Ecs, None)
-    };
     let Some(operation) = operation else {
         let message = if target.is_empty() {
             "Missing X-Amz-Target header: requests name their operation as AmazonEC2ContainerServiceV20141113.<Operation>."
@@ -139,6 +146,9 @@ async fn handle(
         Service::Agent => {
             std::panic::AssertUnwindSafe(dispatch::dispatch_agent(api, operation, input)).catch_unwind().await
         }
+        Service::Logs => {
+            std::panic::AssertUnwindSafe(crate::logs::dispatch(api, operation, input)).catch_unwind().await
+        }
     };
     let result = outcome.unwrap_or_else(|_| {
         tracing::error!(operation, "handler panicked");
@@ -151,6 +161,8 @@ async fn handle(
 enum Service {
     Ecs,
     Agent,
+    /// CloudWatch Logs (`Logs_20140328`), served from the agents' streams.
+    Logs,
 }
 
 /// The body as a JSON object; an empty body is `{}`.

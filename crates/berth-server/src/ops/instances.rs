@@ -5,6 +5,7 @@ use berth_model::arn;
 use berth_model::instance::{
     self, ContainerInstance, InstanceCandidate, MAX_CUSTOM_ATTRIBUTES, PlatformDevice, Resource, VersionInfo,
 };
+use berth_model::logs::AgentLink;
 use berth_model::names::{check_attribute, check_tags, truncate};
 use berth_model::{Attribute, Failure, Tag, query};
 use berth_store::Compare;
@@ -34,6 +35,9 @@ pub struct RegisterContainerInstanceRequest {
     platform_devices: Vec<PlatformDevice>,
     #[serde(default)]
     tags: Vec<Tag>,
+    /// Berth's extension: where the agent serves its log streams, and the token it accepts.
+    #[serde(rename = "berthAgentLink")]
+    agent_link: Option<AgentLink>,
 }
 
 pub async fn register_container_instance(api: &Api, req: RegisterContainerInstanceRequest) -> ApiResult<Value> {
@@ -43,6 +47,9 @@ pub async fn register_container_instance(api: &Api, req: RegisterContainerInstan
         check_attribute(&a.name, a.value.as_deref())?;
     }
     check_tags(&req.tags)?;
+    if let Some(link) = &req.agent_link {
+        check_agent_link(link)?;
+    }
     for d in &req.platform_devices {
         if d.id.is_empty() || !matches!(d.kind.as_str(), "GPU" | "NEURON_DEVICE") {
             return Err(ApiError::invalid(format!(
@@ -113,10 +120,13 @@ pub async fn register_container_instance(api: &Api, req: RegisterContainerInstan
                     platform_devices: None,
                     health_status: None,
                     task_groups: Default::default(),
+                    agent_link: None,
                 }
             }
         };
         let mut inst = inst;
+        // A restarted agent brings a new token; an agent that sends none (an older one) keeps no stale link.
+        inst.agent_link = req.agent_link.clone();
         if let Some(v) = &req.version_info {
             inst.version_info = v.clone();
         }
@@ -443,10 +453,26 @@ pub async fn update_container_instances_state(
 /// An instance as Describe shows it; tags only when asked for.
 pub fn present(mut inst: ContainerInstance, with_tags: bool) -> ContainerInstance {
     inst.task_groups.clear();
+    inst.agent_link = None;
     if !with_tags {
         inst.tags = None;
     } else if inst.tags.is_none() {
         inst.tags = Some(vec![]);
     }
     inst
+}
+
+/// An agent link must be an http(s) address and a token long enough not to be guessed.
+fn check_agent_link(link: &AgentLink) -> ApiResult<()> {
+    let scheme_ok = link.endpoint.starts_with("http://") || link.endpoint.starts_with("https://");
+    if !scheme_ok || link.endpoint.len() > 256 {
+        return Err(ApiError::invalid(format!(
+            "berthAgentLink.endpoint: expected http://host:port, got '{}'.",
+            truncate(&link.endpoint, 64)
+        )));
+    }
+    if !(16..=256).contains(&link.token.len()) {
+        return Err(ApiError::invalid("berthAgentLink.token: expected 16 to 256 characters."));
+    }
+    Ok(())
 }
