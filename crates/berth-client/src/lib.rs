@@ -1,4 +1,4 @@
-//! A client for Berth's JSON 1.1 API: every call signed with SigV4 (service `ecs`), errors decoded from the
+//! A client for Berth's JSON 1.1 API: every call signed with SigV4 (service `ecs`, or `logs` for CloudWatch Logs), errors decoded from the
 //! `{"__type", "message"}` body. The agent, the CLI and the benchmarks all talk to the server through it.
 
 use std::time::{Duration, SystemTime};
@@ -12,6 +12,9 @@ use serde_json::Value;
 
 /// `X-Amz-Target` prefix of the ECS API.
 pub const ECS_TARGET_PREFIX: &str = "AmazonEC2ContainerServiceV20141113.";
+
+/// `X-Amz-Target` prefix of the CloudWatch Logs API, signed for the service `logs`.
+pub const LOGS_TARGET_PREFIX: &str = "Logs_20140328.";
 
 /// What a call can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -93,6 +96,11 @@ impl Client {
         self.call(&format!("{ECS_TARGET_PREFIX}{operation}"), input, None).await
     }
 
+    /// Calls a CloudWatch Logs operation and decodes its output.
+    pub async fn logs<I: Serialize, O: DeserializeOwned>(&self, operation: &str, input: &I) -> Result<O, ClientError> {
+        self.call(&format!("{LOGS_TARGET_PREFIX}{operation}"), input, None).await
+    }
+
     /// Calls `target` (the full `X-Amz-Target`) with an optional per-call timeout and decodes the output.
     pub async fn call<I: Serialize, O: DeserializeOwned>(
         &self,
@@ -112,7 +120,8 @@ impl Client {
         serde_json::from_slice(&bytes).map_err(|e| ClientError::Decode(format!("{target}: {e}")))
     }
 
-    /// Signs and sends one request; returns the status and the whole body.
+    /// Signs and sends one request; returns the status and the whole body. Logs targets are signed for `logs`,
+    /// every other one for `ecs`.
     pub async fn send(
         &self,
         target: &str,
@@ -124,7 +133,7 @@ impl Client {
         let params = aws_sigv4::sign::v4::SigningParams::builder()
             .identity(&self.identity)
             .region(&self.region)
-            .name("ecs")
+            .name(if target.starts_with(LOGS_TARGET_PREFIX) { "logs" } else { "ecs" })
             .time(SystemTime::now())
             .settings(SigningSettings::default())
             .build()
