@@ -24,6 +24,7 @@ pub mod compactor;
 pub mod controllers;
 pub mod dispatch;
 pub mod error;
+pub mod events;
 pub mod leader;
 pub mod liveness;
 pub mod logs;

@@ -32,7 +32,11 @@ pub const LOGS_TARGET_PREFIX: &str = "Logs_20140328.";
 /// The router: the ECS endpoint for every path but `/healthz` (clients POST to `/`; anything else gets an ECS-style
 /// error rather than an HTML 404).
 pub fn router(api: Arc<Api>) -> Router {
-    Router::new().route("/healthz", get(|| async { "ok" })).fallback(ecs_endpoint).with_state(api)
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/events", get(crate::events::stream))
+        .fallback(ecs_endpoint)
+        .with_state(api)
 }
 
 async fn ecs_endpoint(State(api): State<Arc<Api>>, request: Request) -> Response {
@@ -49,8 +53,7 @@ async fn ecs_endpoint(State(api): State<Arc<Api>>, request: Request) -> Response
             if e.code == ErrorCode::ServerException {
                 tracing::error!(request_id, error = %e.message, "request failed");
             }
-            let status = StatusCode::from_u16(e.code.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
-            (status, json!({ "__type": e.code.as_str(), "message": e.message }))
+            error_parts(&e)
         }
     };
     tracing::debug!(
@@ -67,6 +70,20 @@ async fn ecs_endpoint(State(api): State<Arc<Api>>, request: Request) -> Response
     if let Ok(v) = HeaderValue::from_str(&request_id) {
         headers.insert("x-amzn-requestid", v);
     }
+    response
+}
+
+/// The status and `{"__type", "message"}` body of an error.
+fn error_parts(e: &ApiError) -> (StatusCode, Value) {
+    let status = StatusCode::from_u16(e.code.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
+    (status, json!({ "__type": e.code.as_str(), "message": e.message }))
+}
+
+/// An error answered outside the JSON 1.1 endpoint (the event stream, ...), in the same shape.
+pub fn error_response(e: ApiError) -> Response {
+    let (status, payload) = error_parts(&e);
+    let mut response = (status, payload.to_string()).into_response();
+    response.headers_mut().insert("content-type", HeaderValue::from_static("application/x-amz-json-1.1"));
     response
 }
 
