@@ -12,6 +12,9 @@ pub const DEFAULT_RESERVED_PORTS: [u16; 5] = [22, 2375, 2376, 51678, 51679];
 /// Port of the task metadata endpoint on the bridge gateway (ECS serves it on 51679 behind 169.254.170.2).
 pub const DEFAULT_METADATA_PORT: u16 = 51679;
 
+/// Port of the agent link endpoint on `berth agent` hosts (the server reads log streams through it).
+pub const DEFAULT_LINK_PORT: u16 = 8701;
+
 pub use berth_model::ports::{DEFAULT_DYNAMIC_HOST_PORT_RANGE, HostPortRange, PortRangeError};
 
 #[derive(Debug, Clone)]
@@ -48,6 +51,18 @@ pub struct AgentConfig {
     /// Host ports the server may assign to bridge portMappings without a hostPort (ECS_DYNAMIC_HOST_PORT_RANGE),
     /// registered as the `berth.dynamic-host-port-range` attribute.
     pub dynamic_host_port_range: HostPortRange,
+    /// Where the agent link endpoint listens (`berth agent`: 0.0.0.0:8701; `berth up`: 127.0.0.1:0). `None`: no
+    /// endpoint, and no log shipping (hollow agents), since nothing could read the streams.
+    pub link_listen: Option<std::net::SocketAddr>,
+    /// The link endpoint's address as the servers reach it (`host:port` or a URL); unset: derived from the bound
+    /// address (see `link::advertise`).
+    pub link_advertise: Option<String>,
+    /// Bytes of container logs kept on this host, all streams together; the oldest segments go first.
+    pub log_max_bytes: u64,
+    /// Bytes kept of one log stream.
+    pub log_stream_max_bytes: u64,
+    /// How often the running containers' CPU and memory are sampled and reported (`None`: not at all).
+    pub stats_interval: Option<Duration>,
 }
 
 impl AgentConfig {
@@ -58,6 +73,11 @@ impl AgentConfig {
 
     pub fn secrets_dir(&self) -> PathBuf {
         self.data_dir.join("secrets")
+    }
+
+    /// Where the host's log streams live.
+    pub fn logs_dir(&self) -> PathBuf {
+        self.data_dir.join("logs")
     }
 }
 

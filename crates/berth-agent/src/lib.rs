@@ -1,7 +1,8 @@
 //! The Berth agent: one per host. It registers the host as a container instance ([`registration`], with the GPUs
 //! [`gpu`] finds), holds the work channel to the server ([`channel`]), runs tasks through the container runtime
-//! ([`engine`], [`runtime`]), reports what happens to them ([`reporter`]) and serves the task metadata endpoint
-//! ([`metadata`]).
+//! ([`engine`], [`runtime`]), reports what happens to them ([`reporter`]), serves the task metadata endpoint
+//! ([`metadata`]), keeps its containers' output in log streams ([`logs`]) and serves those to the server over its
+//! link endpoint ([`link`]).
 //!
 //! The agent keeps no task state of its own: Docker labels name each container's task, and the server's manifest
 //! says what should run, so a restarted agent adopts its containers instead of duplicating or orphaning them.
@@ -15,10 +16,13 @@ pub mod channel;
 pub mod config;
 pub mod engine;
 pub mod gpu;
+pub mod link;
+pub mod logs;
 pub mod metadata;
 pub mod registration;
 pub mod reporter;
 pub mod runtime;
+pub mod stats;
 
 pub use config::{AgentConfig, GpuDiscovery, HostPortRange};
 
@@ -35,22 +39,83 @@ pub enum AgentError {
     Client(#[from] berth_client::ClientError),
     #[error("metadata endpoint: {0}")]
     Metadata(std::io::Error),
+    #[error("agent link endpoint on {addr}: {source}")]
+    Link { addr: SocketAddr, source: std::io::Error },
+    #[error(transparent)]
+    Logs(#[from] logs::store::StoreError),
 }
 
 /// A running agent: what `start` set up.
 pub struct Agent {
     pub container_instance_arn: String,
     pub metadata_addr: Option<SocketAddr>,
+    /// The agent's Prometheus metrics (served as `GET /metrics` on the link endpoint).
+    pub metrics: Arc<stats::AgentMetrics>,
+    /// Where the link endpoint listens, and how the server was told to reach it.
+    pub link_addr: Option<SocketAddr>,
+    pub link: Option<berth_model::logs::AgentLink>,
+    /// The host's log streams (when the agent ships logs).
+    pub logs: Option<Arc<logs::LogStore>>,
+    shipper: Option<Arc<logs::Shipper>>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Agent {
-    /// Stops the agent's loops. Containers keep running; a new agent adopts them.
+    /// Stops the agent's loops. Containers keep running; a new agent adopts them, and ships their output from
+    /// where this one stopped.
     pub fn shutdown(self) {
         for t in self.tasks {
             t.abort();
         }
+        if let Some(shipper) = &self.shipper {
+            shipper.stop();
+        }
+        if let Some(store) = &self.logs {
+            store.close();
+        }
     }
+}
+
+/// Routes other parts of the agent serve on the link endpoint next to the log operations, without its token
+/// (`GET /metrics`).
+fn extra_link_routes(metrics: Arc<stats::AgentMetrics>) -> axum::Router {
+    stats::router(metrics)
+}
+
+/// How often retention is applied to the stored streams.
+const LOG_SWEEP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// The link endpoint's listener, its advertised link and the log store, set up before registration so the server
+/// learns the address with it.
+struct LinkSetup {
+    listener: tokio::net::TcpListener,
+    local: SocketAddr,
+    link: berth_model::logs::AgentLink,
+    store: Arc<logs::LogStore>,
+}
+
+async fn setup_link(config: &AgentConfig) -> Result<Option<LinkSetup>, AgentError> {
+    let Some(addr) = config.link_listen else { return Ok(None) };
+    // The port is advertised with the registration, so another one works as well: a second agent on a host (tests)
+    // takes a free port rather than failing.
+    let listener = match tokio::net::TcpListener::bind(addr).await {
+        Ok(listener) => listener,
+        Err(e) if e.kind() == std::io::ErrorKind::AddrInUse && addr.port() != 0 => {
+            tracing::warn!(%addr, "agent link port taken; using a free port");
+            let any = SocketAddr::new(addr.ip(), 0);
+            tokio::net::TcpListener::bind(any).await.map_err(|source| AgentError::Link { addr: any, source })?
+        }
+        Err(source) => return Err(AgentError::Link { addr, source }),
+    };
+    let local = listener.local_addr().map_err(|source| AgentError::Link { addr, source })?;
+    let limits = logs::Limits { host_max_bytes: config.log_max_bytes, stream_max_bytes: config.log_stream_max_bytes };
+    let dir = config.logs_dir();
+    let store = tokio::task::spawn_blocking(move || logs::LogStore::open(dir, limits))
+        .await
+        .map_err(|e| logs::store::StoreError::Io(std::io::Error::other(e)))??;
+    let endpoint = link::advertise(local, config.link_advertise.as_deref(), &config.server).await;
+    let link = berth_model::logs::AgentLink { endpoint, token: link::new_token() };
+    Ok(Some(LinkSetup { listener, local, link, store: Arc::new(store) }))
 }
 
 /// Registers the host and starts the agent's loops on the current runtime.
@@ -62,12 +127,40 @@ pub async fn start(config: AgentConfig, runtime: Arc<dyn ContainerRuntime>) -> R
         let mode = config.gpus.clone();
         tokio::task::spawn_blocking(move || gpu::discover(&mode)).await.unwrap_or_default()
     };
-    let instance = registration::register(&client, &config, &info, &gpus).await?;
+    let link_setup = setup_link(&config).await?;
+    let instance = registration::register(&client, &config, &info, &gpus, link_setup.as_ref().map(|l| &l.link)).await?;
     let arn = instance.container_instance_arn.clone();
     tracing::info!(instance = %arn, cluster = %config.cluster, "registered");
 
     let registry = metadata::Registry::new(runtime.clone());
+    let metrics = stats::AgentMetrics::new(runtime.as_ref());
     let mut tasks = Vec::new();
+    let (link_addr, link, store) = match link_setup {
+        Some(LinkSetup { listener, local, link, store }) => {
+            tracing::info!(listen = %local, endpoint = %link.endpoint, "agent link endpoint");
+            let router = link::router(store.clone(), &link.token).merge(extra_link_routes(metrics.clone()));
+            tasks.push(tokio::spawn(async move {
+                if let Err(e) = link::serve(listener, router).await {
+                    tracing::error!(error = %e, "agent link endpoint stopped");
+                }
+            }));
+            let sweeper = store.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut every = tokio::time::interval(LOG_SWEEP_INTERVAL);
+                loop {
+                    every.tick().await;
+                    let store = sweeper.clone();
+                    match tokio::task::spawn_blocking(move || store.sweep()).await {
+                        Ok(Ok(())) => {}
+                        Ok(Err(e)) => tracing::warn!(error = %e, "log retention sweep failed"),
+                        Err(e) => tracing::warn!(error = %e, "log retention sweep failed"),
+                    }
+                }
+            }));
+            (Some(local), Some(link), Some(store))
+        }
+        None => (None, None, None),
+    };
     let (metadata_addr, metadata_endpoint) = match metadata_address(&config, &info) {
         Some(addr) => match tokio::net::TcpListener::bind(addr).await {
             Ok(listener) => {
@@ -89,6 +182,17 @@ pub async fn start(config: AgentConfig, runtime: Arc<dyn ContainerRuntime>) -> R
     };
 
     let (reports_tx, reports_rx) = mpsc::unbounded_channel();
+    let runtime_for_logs = runtime.clone();
+    if let Some(interval) = config.stats_interval {
+        let collector = stats::Collector::new(
+            runtime.clone(),
+            registry.clone(),
+            metrics.clone(),
+            config.cluster.clone(),
+            arn.clone(),
+        );
+        tasks.push(tokio::spawn(stats::run(client.clone(), collector, interval)));
+    }
     let engine = Engine::new(
         runtime,
         EngineConfig {
@@ -115,12 +219,19 @@ pub async fn start(config: AgentConfig, runtime: Arc<dyn ContainerRuntime>) -> R
             }
         }));
     }
+    let shipper = store.as_ref().map(|store| {
+        let shipper = logs::Shipper::new(runtime_for_logs.clone(), store.clone());
+        engine.set_log_shipper(shipper.clone());
+        let filter = vec![(berth_model::agent::labels::CONTAINER_INSTANCE.to_owned(), arn.clone())];
+        tasks.push(tokio::spawn(shipper.clone().run(filter)));
+        shipper
+    });
     let adopted = engine.adopt_existing().await?;
     if adopted > 0 {
         tracing::info!(adopted, "found containers from an earlier agent");
     }
     tasks.push(tokio::spawn(channel::run(client, config.cluster.clone(), arn.clone(), engine)));
-    Ok(Agent { container_instance_arn: arn, metadata_addr, tasks })
+    Ok(Agent { container_instance_arn: arn, metadata_addr, metrics, link_addr, link, logs: store, shipper, tasks })
 }
 
 /// Where the metadata endpoint listens: the bridge gateway, reachable from bridge containers and host-network

@@ -39,10 +39,15 @@ pub async fn register(
     config: &AgentConfig,
     info: &RuntimeInfo,
     gpus: &HostGpus,
+    link: Option<&berth_model::logs::AgentLink>,
 ) -> Result<ContainerInstance, RegistrationError> {
     let path = config.state_file();
     let previous = read_state(&path)?.filter(|s| s.cluster == config.cluster);
     let mut body = request(config, info, gpus);
+    // How the server reaches this agent's link endpoint (a Berth extension; ECS ignores unknown fields).
+    if let Some(link) = link {
+        body["berthAgentLink"] = json!(link);
+    }
     if let Some(state) = &previous {
         body["containerInstanceArn"] = json!(state.container_instance_arn);
     }
@@ -223,6 +228,11 @@ mod tests {
             attributes: vec![("stack".into(), Some("ml".into()))],
             gpus: crate::config::GpuDiscovery::Off,
             dynamic_host_port_range: crate::config::HostPortRange::default(),
+            link_listen: None,
+            link_advertise: None,
+            log_max_bytes: crate::logs::DEFAULT_HOST_MAX_BYTES,
+            log_stream_max_bytes: crate::logs::DEFAULT_STREAM_MAX_BYTES,
+            stats_interval: None,
         }
     }
 

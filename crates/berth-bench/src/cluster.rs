@@ -480,6 +480,13 @@ async fn start_agents(load: &ClusterLoad, target: &Target, cluster: &str, dir: &
                     // A hollow host has no GPUs, and asking NVML thousands of times would only slow registration.
                     gpus: berth_agent::config::GpuDiscovery::Off,
                     dynamic_host_port_range: berth_agent::config::HostPortRange::default(),
+                    // Hollow agents keep no logs: no link endpoint, no shipping.
+                    link_listen: None,
+                    link_advertise: None,
+                    log_max_bytes: berth_agent::logs::DEFAULT_HOST_MAX_BYTES,
+                    log_stream_max_bytes: berth_agent::logs::DEFAULT_STREAM_MAX_BYTES,
+                    // Fake containers have no stats worth sampling, and thousands of samplers would load the host.
+                    stats_interval: None,
                 };
                 let fake = Arc::new(FakeRuntime::hollow_with(cpus, memory));
                 match berth_agent::start(config, fake.clone()).await {

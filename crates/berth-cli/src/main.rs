@@ -1,5 +1,7 @@
 //! The `berth` binary: argument parsing and wiring only.
 
+mod user;
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -34,6 +36,14 @@ enum Command {
     /// Measurements (each prints one JSON line).
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// The cluster's tasks: status, health, host, ports, CPU and memory.
+    Ps(user::ps::PsArgs),
+    /// A task's container output (CloudWatch Logs), optionally followed.
+    Logs(user::logs::LogsArgs),
+    /// Register a new revision of a service's task definition, update the service, and follow the rollout.
+    Deploy(user::deploy::DeployArgs),
+    /// CPU and memory utilization by service.
+    Top(user::top::TopArgs),
     /// Print the data directory's access key for the aws CLI's credential_process.
     Credentials {
         #[arg(long, env = "BERTH_DATA_DIR")]
@@ -177,6 +187,24 @@ struct HostArgs {
     #[arg(long, value_name = "LOW-HIGH", default_value_t = berth_agent::config::DEFAULT_DYNAMIC_HOST_PORT_RANGE,
           env = "BERTH_DYNAMIC_HOST_PORT_RANGE")]
     dynamic_host_port_range: berth_agent::HostPortRange,
+    /// Where the agent link endpoint (log streams for the server) listens [`berth up`: 127.0.0.1:0; `berth agent`:
+    /// 0.0.0.0:8701].
+    #[arg(long, value_name = "IP:PORT", env = "BERTH_LINK_LISTEN")]
+    link_listen: Option<SocketAddr>,
+    /// The link endpoint's address as the server reaches it (HOST:PORT or URL); default: derived from the listen
+    /// address and the route to the server.
+    #[arg(long, value_name = "HOST:PORT", env = "BERTH_LINK_ADVERTISE")]
+    link_advertise: Option<String>,
+    /// Bytes of container logs kept on this host, all streams together (oldest dropped first).
+    #[arg(long, default_value_t = berth_agent::logs::DEFAULT_HOST_MAX_BYTES, env = "BERTH_LOG_MAX_BYTES")]
+    log_max_bytes: u64,
+    /// Bytes kept of one log stream.
+    #[arg(long, default_value_t = berth_agent::logs::DEFAULT_STREAM_MAX_BYTES, env = "BERTH_LOG_STREAM_MAX_BYTES")]
+    log_stream_max_bytes: u64,
+    /// Seconds between samples of the running containers' CPU and memory (reported to the server for
+    /// utilization, and shown on the agent's /metrics); 0 turns sampling off.
+    #[arg(long, default_value_t = 10.0, env = "BERTH_STATS_INTERVAL")]
+    stats_interval: f64,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -240,6 +268,10 @@ fn main() -> anyhow::Result<()> {
         Command::Agent(args) => runtime.block_on(run_agent(args)),
         Command::Credentials { data_dir } => print_credentials(&resolve_data_dir(data_dir)?),
         Command::Bench(bench) => runtime.block_on(run_bench(bench)),
+        Command::Ps(args) => user::finish(runtime.block_on(user::ps::run(args))),
+        Command::Logs(args) => user::finish(runtime.block_on(user::logs::run(args))),
+        Command::Deploy(args) => user::finish(runtime.block_on(user::deploy::run(args))),
+        Command::Top(args) => user::finish(runtime.block_on(user::top::run(args))),
     }
 }
 
@@ -314,7 +346,10 @@ async fn run_server(args: ServerArgs, host: Option<(HostArgs, bool)>) -> anyhow:
             let key = berth_client::AccessKey { access_key_id: id, secret_access_key: secret };
             let mut reserved = host_reserved_ports();
             reserved.push(listener_port(&endpoint));
-            let config = agent_config(&host, endpoint.clone(), args.region.clone(), key, "default", data_dir, reserved);
+            let mut config =
+                agent_config(&host, endpoint.clone(), args.region.clone(), key, "default", data_dir, reserved);
+            // The local agent's link endpoint is only for this server.
+            config.link_listen = Some(host.link_listen.unwrap_or(SocketAddr::from(([127, 0, 0, 1], 0))));
             start_agent(config).await
         }
         _ => None,
@@ -341,6 +376,9 @@ async fn start_agent(config: berth_agent::AgentConfig) -> Option<berth_agent::Ag
     match berth_agent::start(config, runtime).await {
         Ok(agent) => {
             println!("agent registered as {}", agent.container_instance_arn);
+            if let Some(addr) = agent.link_addr {
+                println!("agent metrics: http://{addr}/metrics");
+            }
             Some(agent)
         }
         Err(e) => {
@@ -430,6 +468,13 @@ fn agent_config(
             GpusArg::None => berth_agent::GpuDiscovery::Off,
         },
         dynamic_host_port_range: host.dynamic_host_port_range,
+        link_listen: Some(
+            host.link_listen.unwrap_or(SocketAddr::from(([0, 0, 0, 0], berth_agent::config::DEFAULT_LINK_PORT))),
+        ),
+        link_advertise: host.link_advertise.clone(),
+        log_max_bytes: host.log_max_bytes,
+        log_stream_max_bytes: host.log_stream_max_bytes,
+        stats_interval: std::time::Duration::try_from_secs_f64(host.stats_interval).ok().filter(|d| !d.is_zero()),
     }
 }
 

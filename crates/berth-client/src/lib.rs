@@ -120,6 +120,47 @@ impl Client {
         serde_json::from_slice(&bytes).map_err(|e| ClientError::Decode(format!("{target}: {e}")))
     }
 
+    /// A signed `GET` of `path_and_query` (e.g. `/events?cluster=default`), signed for `ecs` with an empty body,
+    /// answered as a byte stream read chunk by chunk: for long-lived answers such as the server's event stream.
+    /// `headers` are sent (and signed) as given. An error status is read whole and decoded like any API error.
+    pub async fn get_stream(&self, path_and_query: &str, headers: &[(&str, &str)]) -> Result<ByteStream, ClientError> {
+        let url = format!("{}{path_and_query}", self.endpoint);
+        let mut signed: Vec<(&str, &str)> = vec![("host", self.host.as_str())];
+        signed.extend(headers.iter().copied());
+        let params = aws_sigv4::sign::v4::SigningParams::builder()
+            .identity(&self.identity)
+            .region(&self.region)
+            .name("ecs")
+            .time(SystemTime::now())
+            .settings(SigningSettings::default())
+            .build()
+            .map_err(|e| ClientError::Signing(e.to_string()))?
+            .into();
+        let signable = SignableRequest::new("GET", &url, signed.iter().copied(), SignableBody::Bytes(&[]))
+            .map_err(|e| ClientError::Signing(e.to_string()))?;
+        let (instructions, _) = sign(signable, &params).map_err(|e| ClientError::Signing(e.to_string()))?.into_parts();
+        let mut request = self.http.get(&url);
+        for (name, value) in signed.iter().filter(|(n, _)| *n != "host") {
+            request = request.header(*name, *value);
+        }
+        for (name, value) in instructions.headers() {
+            request = request.header(name, value);
+        }
+        let transport =
+            |e: reqwest::Error| ClientError::Transport { endpoint: self.endpoint.clone(), message: e.to_string() };
+        let response = request.send().await.map_err(transport)?;
+        let status = response.status().as_u16();
+        if status >= 400 {
+            let bytes = response.bytes().await.map_err(transport)?;
+            let error: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+            let code = error.get("__type").and_then(Value::as_str).unwrap_or("UnknownError");
+            let code = code.rsplit('#').next().unwrap_or(code).to_owned();
+            let message = error.get("message").and_then(Value::as_str).unwrap_or("").to_owned();
+            return Err(ClientError::Api { status, code, message });
+        }
+        Ok(ByteStream { response, endpoint: self.endpoint.clone() })
+    }
+
     /// Signs and sends one request; returns the status and the whole body. Logs targets are signed for `logs`,
     /// every other one for `ecs`.
     pub async fn send(
@@ -159,5 +200,22 @@ impl Client {
         // Read the whole body: the connection is reused only after it.
         let bytes = response.bytes().await.map_err(transport)?;
         Ok((status, bytes.to_vec()))
+    }
+}
+
+/// The body of a [`Client::get_stream`] answer, read as it arrives.
+#[derive(Debug)]
+pub struct ByteStream {
+    response: reqwest::Response,
+    endpoint: String,
+}
+
+impl ByteStream {
+    /// The next piece of the body; `None` once the server has ended it.
+    pub async fn chunk(&mut self) -> Result<Option<Vec<u8>>, ClientError> {
+        match self.response.chunk().await {
+            Ok(chunk) => Ok(chunk.map(|b| b.to_vec())),
+            Err(e) => Err(ClientError::Transport { endpoint: self.endpoint.clone(), message: e.to_string() }),
+        }
     }
 }

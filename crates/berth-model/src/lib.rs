@@ -17,6 +17,7 @@ pub mod query;
 pub mod service;
 pub mod task;
 pub mod taskdef;
+pub mod utilization;
 
 pub use common::{Attribute, Failure, Tag};
 pub use error::ModelError;

@@ -30,6 +30,10 @@ pub struct Api {
     pub placements: crate::placement::Views,
     /// Wakes the long polls of instances whose assignments changed.
     pub manifests: Arc<crate::manifests::Manifests>,
+    /// The Prometheus metrics served at `/metrics`.
+    pub metrics: Arc<crate::metrics::ServerMetrics>,
+    /// Task utilization of the last hour, from the agents' stats reports.
+    pub utilization: crate::utilization::Utilization,
 }
 
 /// The cluster an omitted `cluster` parameter means.

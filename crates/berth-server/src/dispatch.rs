@@ -154,7 +154,10 @@ pub static OPERATIONS: &[Operation] = &[
 ];
 
 /// Berth's agent-only operations, under `berth_model::agent::AGENT_TARGET_PREFIX`.
-pub static AGENT_OPERATIONS: &[Operation] = &[Operation { name: "Poll", handler: Some(handler!(ops::agent::poll)) }];
+pub static AGENT_OPERATIONS: &[Operation] = &[
+    Operation { name: "Poll", handler: Some(handler!(ops::agent::poll)) },
+    Operation { name: "SubmitTaskStats", handler: Some(handler!(ops::agent::submit_task_stats)) },
+];
 
 /// Runs the named agent operation.
 pub async fn dispatch_agent(api: Arc<Api>, name: &str, body: Value) -> ApiResult<Value> {

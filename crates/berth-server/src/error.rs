@@ -15,15 +15,21 @@ pub enum ErrorCode {
     ClusterContainsTasksException,
     ClusterNotFoundException,
     IncompleteSignatureException,
+    /// CloudWatch Logs: an operation of the Logs model that Berth does not serve.
+    InvalidOperationException,
     InvalidParameterException,
     InvalidSignatureException,
     MissingAuthenticationTokenException,
     RequestEntityTooLargeException,
+    /// CloudWatch Logs: CreateLogGroup on a name already taken.
+    ResourceAlreadyExistsException,
     ResourceNotFoundException,
     SerializationException,
     ServerException,
     ServiceNotActiveException,
     ServiceNotFoundException,
+    /// CloudWatch Logs: the agent holding a log stream cannot be reached (disconnected, gone or not answering).
+    ServiceUnavailableException,
     TargetNotFoundException,
     UnknownOperationException,
     UnrecognizedClientException,
@@ -40,15 +46,18 @@ impl ErrorCode {
             ErrorCode::ClusterContainsTasksException => "ClusterContainsTasksException",
             ErrorCode::ClusterNotFoundException => "ClusterNotFoundException",
             ErrorCode::IncompleteSignatureException => "IncompleteSignatureException",
+            ErrorCode::InvalidOperationException => "InvalidOperationException",
             ErrorCode::InvalidParameterException => "InvalidParameterException",
             ErrorCode::InvalidSignatureException => "InvalidSignatureException",
             ErrorCode::MissingAuthenticationTokenException => "MissingAuthenticationTokenException",
             ErrorCode::RequestEntityTooLargeException => "RequestEntityTooLargeException",
+            ErrorCode::ResourceAlreadyExistsException => "ResourceAlreadyExistsException",
             ErrorCode::ResourceNotFoundException => "ResourceNotFoundException",
             ErrorCode::SerializationException => "SerializationException",
             ErrorCode::ServerException => "ServerException",
             ErrorCode::ServiceNotActiveException => "ServiceNotActiveException",
             ErrorCode::ServiceNotFoundException => "ServiceNotFoundException",
+            ErrorCode::ServiceUnavailableException => "ServiceUnavailableException",
             ErrorCode::TargetNotFoundException => "TargetNotFoundException",
             ErrorCode::UnknownOperationException => "UnknownOperationException",
             ErrorCode::UnrecognizedClientException => "UnrecognizedClientException",
@@ -71,7 +80,9 @@ impl ErrorCode {
             | ErrorCode::ClusterContainsServicesException
             | ErrorCode::ClusterContainsTasksException
             | ErrorCode::ClusterNotFoundException
+            | ErrorCode::InvalidOperationException
             | ErrorCode::InvalidParameterException
+            | ErrorCode::ResourceAlreadyExistsException
             | ErrorCode::ResourceNotFoundException
             | ErrorCode::SerializationException
             | ErrorCode::ServiceNotActiveException
@@ -79,6 +90,9 @@ impl ErrorCode {
             | ErrorCode::TargetNotFoundException
             | ErrorCode::UnknownOperationException
             | ErrorCode::UnsupportedFeatureException => 400,
+            // A host that is gone is not a fault a retry fixes within seconds; 400 keeps SDKs (which retry 5xx
+            // with backoff) from turning its clear error into a long wait.
+            ErrorCode::ServiceUnavailableException => 400,
         }
     }
 }

@@ -21,6 +21,7 @@ pub mod api;
 pub mod auth;
 pub mod bootstrap;
 pub mod compactor;
+pub mod console;
 pub mod controllers;
 pub mod dispatch;
 pub mod error;
@@ -29,11 +30,14 @@ pub mod leader;
 pub mod liveness;
 pub mod logs;
 pub mod manifests;
+pub mod metered_store;
+pub mod metrics;
 pub mod ops;
 pub mod paging;
 pub mod placement;
 pub mod resources;
 pub mod state;
+pub mod utilization;
 pub mod wire;
 
 pub use api::Api;
@@ -66,6 +70,8 @@ impl ServerConfig {
 
 /// Builds the API context over a store.
 pub async fn build_api(store: Arc<dyn Store>, config: &ServerConfig) -> Result<Arc<Api>, error::ApiError> {
+    let metrics = Arc::new(metrics::ServerMetrics::new());
+    let store = metered_store::MeteredStore::wrap(store, metrics.store_timings());
     let auth = auth::Auth::load(store.as_ref(), config.auth, &config.region).await?;
     let scope = ArnScope { region: config.region.clone(), account_id: config.account_id.clone() };
     let manifests = Arc::new(manifests::Manifests::default());
@@ -80,6 +86,8 @@ pub async fn build_api(store: Arc<dyn Store>, config: &ServerConfig) -> Result<A
         closing: tokio::sync::watch::Sender::new(false),
         placements: Default::default(),
         manifests,
+        metrics,
+        utilization: Default::default(),
     }))
 }
 

@@ -72,6 +72,21 @@ pub mod keys {
         format!("services/{cluster}/")
     }
 
+    /// CloudWatch Logs groups (`loggroups/<name>`): group names cannot contain `%` or `:`, and a name is always the
+    /// key's last segment, so a `/` in it is harmless here.
+    pub fn log_group(name: &str) -> String {
+        format!("loggroups/{name}")
+    }
+    pub const LOG_GROUPS: &str = "loggroups/";
+    /// The index of a group's streams and the instances holding them (`logstreams/<group>/<stream>`). The group is
+    /// escaped (`%` and `/` as `%25` and `%2F`) so that no group's prefix covers another's streams (`/a` and `/a/b`).
+    pub fn log_streams_of(group: &str) -> String {
+        format!("logstreams/{}/", group.replace('%', "%25").replace('/', "%2F"))
+    }
+    pub fn log_stream(group: &str, stream: &str) -> String {
+        format!("{}{stream}", log_streams_of(group))
+    }
+
     pub fn access_key(id: &str) -> String {
         format!("auth/keys/{id}")
     }

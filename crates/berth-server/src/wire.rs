@@ -34,7 +34,9 @@ pub const LOGS_TARGET_PREFIX: &str = "Logs_20140328.";
 pub fn router(api: Arc<Api>) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
+        .route("/metrics", get(crate::metrics::serve))
         .route("/events", get(crate::events::stream))
+        .merge(crate::console::router())
         .fallback(ecs_endpoint)
         .with_state(api)
 }
@@ -44,7 +46,7 @@ async fn ecs_endpoint(State(api): State<Arc<Api>>, request: Request) -> Response
     let (parts, body) = request.into_parts();
     let started = std::time::Instant::now();
     let (operation, result) = match read_body(body, &parts.headers).await {
-        Ok(bytes) => handle(api, &parts.method, &parts.uri, &parts.headers, bytes).await,
+        Ok(bytes) => handle(api.clone(), &parts.method, &parts.uri, &parts.headers, bytes).await,
         Err(e) => (None, Err(e)),
     };
     let (status, payload) = match result {
@@ -63,6 +65,7 @@ async fn ecs_endpoint(State(api): State<Arc<Api>>, request: Request) -> Response
         micros = started.elapsed().as_micros() as u64,
         "request"
     );
+    api.metrics.observe_request(operation.as_deref(), status.as_u16(), started.elapsed());
     let body = serde_json::to_vec(&strip_nulls(payload)).unwrap_or_else(|_| b"{}".to_vec());
     let mut response = (status, body).into_response();
     let headers = response.headers_mut();
@@ -122,6 +125,8 @@ async fn handle(
         (Service::Agent, Some(op))
     } else if let Some(op) = target.strip_prefix(LOGS_TARGET_PREFIX) {
         (Service::Logs, Some(op))
+    } else if let Some(op) = target.strip_prefix(berth_model::utilization::BERTH_TARGET_PREFIX) {
+        (Service::Berth, Some(op))
     } else {
         (Service::Ecs, None)
     };
@@ -166,6 +171,9 @@ async fn handle(
         Service::Logs => {
             std::panic::AssertUnwindSafe(crate::logs::dispatch(api, operation, input)).catch_unwind().await
         }
+        Service::Berth => {
+            std::panic::AssertUnwindSafe(crate::utilization::dispatch(api, operation, input)).catch_unwind().await
+        }
     };
     let result = outcome.unwrap_or_else(|_| {
         tracing::error!(operation, "handler panicked");
@@ -180,6 +188,8 @@ enum Service {
     Agent,
     /// CloudWatch Logs (`Logs_20140328`), served from the agents' streams.
     Logs,
+    /// Berth's own client operations (`BerthV20261206`: DescribeUtilization), signed for `ecs`.
+    Berth,
 }
 
 /// The body as a JSON object; an empty body is `{}`.

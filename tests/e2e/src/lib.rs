@@ -302,6 +302,13 @@ pub async fn hollow_agent(berth: &Berth, dir: &Path, name: &str, az: &str, gpus:
         attributes: vec![("role".into(), Some("hollow".into())), ("name".into(), Some(name.into()))],
         gpus: berth_agent::GpuDiscovery::List(gpus.iter().map(|g| g.to_string()).collect()),
         dynamic_host_port_range: berth_agent::config::DEFAULT_DYNAMIC_HOST_PORT_RANGE,
+        // Hollow agents keep no logs: no link endpoint, no shipping.
+        link_listen: None,
+        link_advertise: None,
+        log_max_bytes: berth_agent::logs::DEFAULT_HOST_MAX_BYTES,
+        log_stream_max_bytes: berth_agent::logs::DEFAULT_STREAM_MAX_BYTES,
+        // Fake containers have no stats worth sampling.
+        stats_interval: None,
     };
     let runtime = std::sync::Arc::new(berth_agent::runtime::fake::FakeRuntime::hollow());
     berth_agent::start(config, runtime).await.expect("hollow agent starts")

@@ -76,6 +76,20 @@ pub(crate) struct Ctx {
     pub config: EngineConfig,
     pub reports: mpsc::UnboundedSender<TaskStateChange>,
     pub metadata: Arc<Registry>,
+    /// The log shipper, when the agent ships logs: containers are removed only once their output is stored.
+    pub logs: std::sync::OnceLock<Arc<crate::logs::Shipper>>,
+}
+
+/// How long a container's removal waits for its output to be shipped.
+pub(crate) const LOG_DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+
+impl Ctx {
+    /// Waits until the container's output is in its log stream (no shipper: at once).
+    pub(crate) async fn drain_logs(shipper: Option<Arc<crate::logs::Shipper>>, id: &str) {
+        if let Some(shipper) = shipper {
+            shipper.drain(id, LOG_DRAIN_TIMEOUT).await;
+        }
+    }
 }
 
 struct TaskEntry {
@@ -107,9 +121,14 @@ impl Engine {
         metadata: Arc<Registry>,
     ) -> Arc<Engine> {
         Arc::new(Engine {
-            ctx: Arc::new(Ctx { runtime, config, reports, metadata }),
+            ctx: Arc::new(Ctx { runtime, config, reports, metadata, logs: std::sync::OnceLock::new() }),
             state: Mutex::new(EngineState::default()),
         })
+    }
+
+    /// Ships container output with `shipper` from now on (set once, before tasks run).
+    pub fn set_log_shipper(&self, shipper: Arc<crate::logs::Shipper>) {
+        let _ = self.ctx.logs.set(shipper);
     }
 
     fn lock(&self) -> MutexGuard<'_, EngineState> {
@@ -209,6 +228,7 @@ impl Engine {
         info!(task = %task_arn, containers = containers.len(), "removing containers of a task not in the manifest");
         let runtime = self.ctx.runtime.clone();
         let timeout = self.ctx.config.default_stop_timeout;
+        let shipper = self.ctx.logs.get().cloned();
         tokio::spawn(async move {
             for container in containers {
                 if container.running
@@ -216,6 +236,7 @@ impl Engine {
                 {
                     warn!(task = %task_arn, container = %container.id, error = %e, "could not stop orphan");
                 }
+                Ctx::drain_logs(shipper.clone(), &container.id).await;
                 match runtime.remove_container(&container.id).await {
                     Ok(()) | Err(RuntimeError::NotFound(_)) => {}
                     Err(e) => warn!(task = %task_arn, container = %container.id, error = %e, "could not remove orphan"),

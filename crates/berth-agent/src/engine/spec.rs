@@ -41,6 +41,11 @@ pub(crate) fn container_labels(
     out.insert(labels::TASK_DEFINITION_FAMILY.to_owned(), task_def.family.clone());
     out.insert(labels::TASK_DEFINITION_VERSION.to_owned(), task_def.revision.to_string());
     out.insert(METADATA_TOKEN_LABEL.to_owned(), token.to_owned());
+    // Where the agent's log shipper puts the container's output (it finds its work by these labels).
+    if let Some(d) = berth_model::logs::destination(&task_def.family, def, task.id()) {
+        out.insert(crate::logs::GROUP_LABEL.to_owned(), d.log_group_name);
+        out.insert(crate::logs::STREAM_LABEL.to_owned(), d.log_stream_name);
+    }
     out
 }
 
@@ -170,13 +175,14 @@ pub(crate) fn metadata_env(endpoint: Option<&str>, token: &str) -> Vec<(String, 
     }
 }
 
-/// The log driver passed to the runtime: the definition's, except `awslogs`, which the agent captures itself.
+/// The log driver passed to the runtime: the definition's, except `awslogs` (there is no AWS here) and no
+/// logConfiguration, which run with a bounded `json-file` that the agent's shipper reads into the stream.
 pub(crate) fn log_driver(def: &ContainerDefinition) -> Option<(String, BTreeMap<String, String>)> {
-    let config = def.log_configuration.as_ref()?;
-    if config.log_driver == "awslogs" {
-        return None;
+    match def.log_configuration.as_ref() {
+        None => Some(crate::logs::json_file_driver()),
+        Some(config) if config.log_driver == "awslogs" => Some(crate::logs::json_file_driver()),
+        Some(config) => Some((config.log_driver.clone(), config.options.clone().unwrap_or_default())),
     }
-    Some((config.log_driver.clone(), config.options.clone().unwrap_or_default()))
 }
 
 /// The network mode the runtime gets: awsvpc runs as bridge.

@@ -1130,6 +1130,7 @@ impl TaskRun {
         let volumes = self.volumes.task_scoped.clone();
         let stop_timeout = self.ctx.config.default_stop_timeout;
         let arn = self.arn.clone();
+        let shipper = self.ctx.logs.get().cloned();
         self.ops.push(
             async move {
                 for id in &containers {
@@ -1138,6 +1139,7 @@ impl TaskRun {
                     {
                         let _ = runtime.stop_container(id, stop_timeout).await;
                     }
+                    super::Ctx::drain_logs(shipper.clone(), id).await;
                     match runtime.remove_container(id).await {
                         Ok(()) | Err(RuntimeError::NotFound(_)) => {}
                         Err(e) => warn!(task = %arn, container = %id, error = %e, "could not remove container"),

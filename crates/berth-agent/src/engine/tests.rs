@@ -306,7 +306,8 @@ async fn specs_carry_overrides_labels_and_options() {
     assert_eq!(app.network_mode, "bridge");
     assert_eq!(app.stop_timeout, Duration::from_secs(7));
     assert_eq!(data.stop_timeout, Duration::from_secs(30));
-    assert_eq!(app.log_driver, None);
+    // awslogs (or nothing) runs as a bounded json-file the agent ships from.
+    assert_eq!(app.log_driver, Some(crate::logs::json_file_driver()));
     assert_eq!(data.log_driver.as_ref().map(|(d, _)| d.as_str()), Some("json-file"));
     assert_eq!(app.volumes_from, vec![(data_id.clone(), true)]);
     assert_eq!(app.gpu_ids, vec!["0".to_owned()]);

@@ -116,6 +116,11 @@ impl Registry {
         }
     }
 
+    /// Every published task (the stats collector samples their running containers).
+    pub fn tasks(&self) -> Vec<TaskMetadata> {
+        self.tasks.read().map(|t| t.values().cloned().collect()).unwrap_or_default()
+    }
+
     /// The task and the container a token belongs to.
     pub fn lookup(&self, token: &str) -> Option<(TaskMetadata, ContainerMetadata)> {
         let task_arn = self.tokens.read().ok()?.get(token)?.clone();

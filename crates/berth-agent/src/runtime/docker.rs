@@ -20,6 +20,8 @@ use bollard::query_parameters::{
 use futures::StreamExt;
 use futures::stream::BoxStream;
 
+use crate::stats::DockerTimings;
+
 use super::{
     ContainerRuntime, ContainerSpec, ContainerState, ContainerStats, EventKind, Health, PortBinding, RegistryAuth,
     Result, RuntimeError, RuntimeEvent, RuntimeInfo, VolumeSpec, docker_config,
@@ -36,6 +38,8 @@ const STOP_REQUEST_GRACE: Duration = Duration::from_secs(60);
 #[derive(Debug, Clone)]
 pub struct DockerRuntime {
     docker: Docker,
+    /// Latency of each Engine API call, by call (`berth_docker_request_duration_seconds`).
+    timings: DockerTimings,
 }
 
 impl DockerRuntime {
@@ -46,12 +50,31 @@ impl DockerRuntime {
         let docker = Docker::connect_with_defaults().map_err(docker_error)?;
         let docker = docker.negotiate_version().await.map_err(docker_error)?;
         tracing::debug!(api_version = %docker.client_version(), "connected to Docker");
-        Ok(Self { docker })
+        Ok(Self { docker, timings: crate::stats::docker_timings() })
+    }
+
+    /// Times one call until the returned guard is dropped, however the call ends.
+    fn timer(&self, call: &'static str) -> CallTimer<'_> {
+        CallTimer { timings: &self.timings, call, started: std::time::Instant::now() }
     }
 
     /// The bollard handle, for callers that need an API this runtime does not wrap (logs, exec).
     pub fn client(&self) -> &Docker {
         &self.docker
+    }
+}
+
+/// Observes a Docker call's duration when dropped.
+struct CallTimer<'a> {
+    timings: &'a DockerTimings,
+    call: &'static str,
+    started: std::time::Instant,
+}
+
+impl Drop for CallTimer<'_> {
+    fn drop(&mut self) {
+        let labels = crate::stats::CallLabels { call: self.call };
+        self.timings.get_or_create(&labels).observe(self.started.elapsed().as_secs_f64());
     }
 }
 
@@ -231,6 +254,7 @@ fn event_kind(action: &str) -> Option<EventKind> {
 #[async_trait]
 impl ContainerRuntime for DockerRuntime {
     async fn info(&self) -> Result<RuntimeInfo> {
+        let _timer = self.timer("info");
         let version = self.docker.version().await.map_err(docker_error)?;
         let info = self.docker.info().await.map_err(docker_error)?;
         let bridge_gateway = match self.docker.inspect_network("bridge", None).await {
@@ -253,6 +277,7 @@ impl ContainerRuntime for DockerRuntime {
     }
 
     async fn image_present(&self, image: &str) -> Result<bool> {
+        let _timer = self.timer("image_present");
         match self.docker.inspect_image(&full_image_ref(image)).await.map_err(docker_error) {
             Ok(_) => Ok(true),
             Err(RuntimeError::NotFound(_)) => Ok(false),
@@ -261,6 +286,7 @@ impl ContainerRuntime for DockerRuntime {
     }
 
     async fn pull_image(&self, image: &str, auth: Option<&RegistryAuth>) -> Result<()> {
+        let _timer = self.timer("pull_image");
         let (repository, tag) = split_image(image);
         let options = CreateImageOptions {
             from_image: Some(repository.to_string()),
@@ -288,6 +314,7 @@ impl ContainerRuntime for DockerRuntime {
     }
 
     async fn create_volume(&self, spec: &VolumeSpec) -> Result<()> {
+        let _timer = self.timer("create_volume");
         match self.docker.inspect_volume(&spec.name).await.map_err(docker_error) {
             Ok(_) => return Ok(()),
             Err(RuntimeError::NotFound(_)) => {}
@@ -309,6 +336,7 @@ impl ContainerRuntime for DockerRuntime {
     }
 
     async fn remove_volume(&self, name: &str) -> Result<()> {
+        let _timer = self.timer("remove_volume");
         match self.docker.remove_volume(name, None::<RemoveVolumeOptions>).await.map_err(docker_error) {
             Ok(()) | Err(RuntimeError::NotFound(_)) => Ok(()),
             Err(err) => Err(err),
@@ -316,6 +344,7 @@ impl ContainerRuntime for DockerRuntime {
     }
 
     async fn create_container(&self, spec: &ContainerSpec) -> Result<String> {
+        let _timer = self.timer("create_container");
         let body = docker_config::create_body(spec)?;
         let options = CreateContainerOptions { name: Some(spec.runtime_name.clone()), ..Default::default() };
         let created = self.docker.create_container(Some(options), body).await.map_err(|err| match err {
@@ -331,11 +360,13 @@ impl ContainerRuntime for DockerRuntime {
     }
 
     async fn start_container(&self, id: &str) -> Result<()> {
+        let _timer = self.timer("start_container");
         // 304 (already started) is a success for bollard.
         self.docker.start_container(id, None).await.map_err(container_error)
     }
 
     async fn stop_container(&self, id: &str, timeout: Duration) -> Result<()> {
+        let _timer = self.timer("stop_container");
         let seconds = i32::try_from(timeout.as_secs()).unwrap_or(i32::MAX);
         let options = StopContainerOptions { t: Some(seconds), signal: None };
         // Docker sends the stop signal, waits `t` seconds, then SIGKILLs; 304 (already stopped) is a success.
@@ -357,11 +388,13 @@ impl ContainerRuntime for DockerRuntime {
     }
 
     async fn inspect_container(&self, id: &str) -> Result<ContainerState> {
+        let _timer = self.timer("inspect_container");
         let inspect = self.docker.inspect_container(id, None).await.map_err(docker_error)?;
         Ok(container_state(inspect))
     }
 
     async fn remove_container(&self, id: &str) -> Result<()> {
+        let _timer = self.timer("remove_container");
         let options = RemoveContainerOptions { force: true, v: true, link: false };
         match self.docker.remove_container(id, Some(options)).await {
             Ok(()) => Ok(()),
@@ -377,6 +410,7 @@ impl ContainerRuntime for DockerRuntime {
     }
 
     async fn list_containers(&self, labels: &[(String, String)]) -> Result<Vec<ContainerState>> {
+        let _timer = self.timer("list_containers");
         let filters = (!labels.is_empty()).then(|| HashMap::from([("label".to_string(), label_filters(labels))]));
         let options = ListContainersOptions { all: true, filters, ..Default::default() };
         let summaries = self.docker.list_containers(Some(options)).await.map_err(docker_error)?;
@@ -423,6 +457,7 @@ impl ContainerRuntime for DockerRuntime {
     }
 
     async fn stats(&self, id: &str) -> Result<ContainerStats> {
+        let _timer = self.timer("stats");
         // stream=false without one-shot: Docker takes two samples a second apart, so precpu_stats is filled and
         // CPU usage can be computed from one call.
         let options = StatsOptions { stream: false, one_shot: false };
@@ -437,11 +472,102 @@ impl ContainerRuntime for DockerRuntime {
             serde_json::to_value(sample).map_err(|err| RuntimeError::Unavailable(format!("stats of {id}: {err}")))?;
         Ok(ContainerStats { raw })
     }
+
+    async fn stats_one_shot(&self, id: &str) -> Result<ContainerStats> {
+        let _timer = self.timer("stats_one_shot");
+        // one-shot: Docker answers with the current counters at once instead of waiting for a second sample.
+        let options = StatsOptions { stream: false, one_shot: true };
+        let sample = self
+            .docker
+            .stats(id, Some(options))
+            .next()
+            .await
+            .ok_or_else(|| RuntimeError::Unavailable(format!("Docker sent no stats for {id}")))?
+            .map_err(docker_error)?;
+        let raw =
+            serde_json::to_value(sample).map_err(|err| RuntimeError::Unavailable(format!("stats of {id}: {err}")))?;
+        Ok(ContainerStats { raw })
+    }
+
+    fn register_metrics(&self, registry: &mut prometheus_client::registry::Registry) {
+        crate::stats::register_docker_timings(registry, &self.timings);
+    }
+
+    fn logs(&self, id: &str, since: i64, follow: bool) -> BoxStream<'static, Result<super::LogLine>> {
+        let options = bollard::query_parameters::LogsOptions {
+            follow,
+            stdout: true,
+            stderr: true,
+            timestamps: true,
+            since: i32::try_from(since.max(0)).unwrap_or(i32::MAX),
+            ..Default::default()
+        };
+        self.docker
+            .logs(id, Some(options))
+            .flat_map(|item| {
+                let lines: Vec<Result<super::LogLine>> = match item {
+                    Ok(output) => log_lines(&output).into_iter().map(Ok).collect(),
+                    Err(e) => vec![Err(docker_error(e))],
+                };
+                futures::stream::iter(lines)
+            })
+            .boxed()
+    }
+}
+
+/// The lines of one piece of Docker's log output with `timestamps=1`: each log entry is `<RFC 3339 timestamp>
+/// <text>`, one entry per frame (a TTY container's raw stream may bring several lines in one piece).
+fn log_lines(output: &bollard::container::LogOutput) -> Vec<super::LogLine> {
+    use bollard::container::LogOutput;
+    let (stderr, bytes) = match output {
+        LogOutput::StdErr { message } => (true, message),
+        LogOutput::StdOut { message } | LogOutput::Console { message } => (false, message),
+        LogOutput::StdIn { .. } => return Vec::new(),
+    };
+    let text = String::from_utf8_lossy(bytes);
+    let mut out = Vec::new();
+    let mut last_ns = None;
+    for line in text.split_inclusive('\n') {
+        let line = line.strip_suffix('\n').unwrap_or(line);
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        let stamped = line.split_once(' ').and_then(|(ts, rest)| {
+            let ts: jiff::Timestamp = ts.parse().ok()?;
+            Some((i64::try_from(ts.as_nanosecond()).ok()?, rest))
+        });
+        let (ns, message) = match stamped {
+            Some(found) => found,
+            // Not Docker's format: keep the text, at the time of the line before (or now).
+            None => (last_ns.unwrap_or_else(|| jiff::Timestamp::now().as_nanosecond() as i64), line),
+        };
+        last_ns = Some(ns);
+        out.push(super::LogLine { timestamp_ns: ns, stderr, message: message.to_owned() });
+    }
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn log_frames_become_lines_with_docker_timestamps() {
+        use bollard::container::LogOutput;
+        let out = LogOutput::StdOut { message: "2024-05-01T10:00:00.123456789Z hello world\n".into() };
+        let lines = log_lines(&out);
+        assert_eq!(lines.len(), 1);
+        assert_eq!(lines[0].message, "hello world");
+        assert_eq!(lines[0].timestamp_ns, 1_714_557_600_123_456_789);
+        assert!(!lines[0].stderr);
+        // A piece of an over-long line has no newline; an empty line stays empty.
+        let err = LogOutput::StdErr { message: "2024-05-01T10:00:01Z partial".into() };
+        assert_eq!(log_lines(&err)[0].message, "partial");
+        assert!(log_lines(&err)[0].stderr);
+        let empty = LogOutput::StdOut { message: "2024-05-01T10:00:01Z \n".into() };
+        assert_eq!(log_lines(&empty)[0].message, "");
+        let tty = LogOutput::Console { message: "2024-05-01T10:00:01Z a\r\n2024-05-01T10:00:02Z b\r\n".into() };
+        let msgs: Vec<String> = log_lines(&tty).into_iter().map(|l| l.message).collect();
+        assert_eq!(msgs, vec!["a", "b"]);
+    }
 
     #[test]
     fn image_references() {

@@ -30,8 +30,8 @@ use futures::stream::{self, BoxStream, StreamExt};
 use tokio::sync::broadcast;
 
 use super::{
-    ContainerRuntime, ContainerSpec, ContainerState, ContainerStats, EventKind, Health, PortBinding, RegistryAuth,
-    Result, RuntimeError, RuntimeEvent, RuntimeInfo, VolumeSource, VolumeSpec,
+    ContainerRuntime, ContainerSpec, ContainerState, ContainerStats, EventKind, Health, LogLine, PortBinding,
+    RegistryAuth, Result, RuntimeError, RuntimeEvent, RuntimeInfo, VolumeSource, VolumeSpec,
 };
 
 /// Environment variable that makes a fake container ignore SIGTERM.
@@ -92,6 +92,26 @@ pub enum FakeCall {
 pub struct FakeRuntime {
     state: Mutex<State>,
     events: broadcast::Sender<RuntimeEvent>,
+    logs: std::sync::Arc<FakeLogs>,
+}
+
+/// Output tests push into containers ([`FakeRuntime::push_log`]), and which containers run, for `logs()` streams
+/// that outlive the call.
+#[derive(Default)]
+struct FakeLogs {
+    lines: Mutex<HashMap<String, Vec<LogLine>>>,
+    running: Mutex<HashSet<String>>,
+    changed: tokio::sync::Notify,
+}
+
+impl FakeLogs {
+    /// The container's lines from index `from` on, and whether it runs.
+    fn read(&self, id: &str, from: usize) -> (Vec<LogLine>, bool) {
+        let lines = self.lines.lock().unwrap_or_else(|p| p.into_inner());
+        let new = lines.get(id).map(|l| l.get(from..).unwrap_or_default().to_vec()).unwrap_or_default();
+        let running = self.running.lock().unwrap_or_else(|p| p.into_inner()).contains(id);
+        (new, running)
+    }
 }
 
 struct State {
@@ -246,6 +266,7 @@ impl FakeRuntime {
                 volumes: BTreeMap::new(),
             }),
             events,
+            logs: std::sync::Arc::default(),
         }
     }
 
@@ -255,6 +276,18 @@ impl FakeRuntime {
     }
 
     fn emit(&self, events: Vec<RuntimeEvent>) {
+        if !events.is_empty() {
+            let mut running = self.logs.running.lock().unwrap_or_else(|p| p.into_inner());
+            for event in &events {
+                match event.kind {
+                    EventKind::Start => running.insert(event.container_id.clone()),
+                    EventKind::Die => running.remove(&event.container_id),
+                    _ => false,
+                };
+            }
+            drop(running);
+            self.logs.changed.notify_waiters();
+        }
         for event in events {
             // No subscriber is fine.
             let _ = self.events.send(event);
@@ -262,6 +295,22 @@ impl FakeRuntime {
     }
 
     // ---- test controls ----
+
+    /// Appends a line to a container's output, stamped now (`container`: as for [`FakeRuntime::exit`]).
+    /// Returns whether the container exists.
+    pub fn push_log(&self, container: &str, message: &str) -> bool {
+        let ns = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as i64).unwrap_or_default();
+        self.push_log_at(container, ns, message)
+    }
+
+    /// Appends a line stamped `timestamp_ns` to a container's output.
+    pub fn push_log_at(&self, container: &str, timestamp_ns: i64, message: &str) -> bool {
+        let Some(id) = self.lock().find(container) else { return false };
+        let line = LogLine { timestamp_ns, stderr: false, message: message.to_owned() };
+        self.logs.lines.lock().unwrap_or_else(|p| p.into_inner()).entry(id).or_default().push(line);
+        self.logs.changed.notify_waiters();
+        true
+    }
 
     /// Replaces what `info()` answers (CPUs, memory, ...).
     pub fn set_info(&self, info: RuntimeInfo) {
@@ -806,6 +855,40 @@ impl ContainerRuntime for FakeRuntime {
                         }
                         Err(broadcast::error::RecvError::Closed) => return None,
                     }
+                }
+            }
+        })
+        .boxed()
+    }
+
+    fn logs(&self, id: &str, since: i64, follow: bool) -> BoxStream<'static, Result<LogLine>> {
+        let Some(id) = self.lock().find(id) else {
+            let err = RuntimeError::NotFound(format!("No such container: {id}"));
+            return stream::iter([Err(err)]).boxed();
+        };
+        let logs = self.logs.clone();
+        let since_ns = since.saturating_mul(1_000_000_000);
+        // State: (next index, lines ready to hand out).
+        stream::unfold((0usize, std::collections::VecDeque::<LogLine>::new()), move |(mut next, mut ready)| {
+            let (logs, id) = (logs.clone(), id.clone());
+            async move {
+                loop {
+                    if let Some(line) = ready.pop_front() {
+                        return Some((Ok(line), (next, ready)));
+                    }
+                    let changed = logs.changed.notified();
+                    tokio::pin!(changed);
+                    changed.as_mut().enable();
+                    let (new, running) = logs.read(&id, next);
+                    if new.is_empty() {
+                        if !(follow && running) {
+                            return None;
+                        }
+                        changed.await;
+                        continue;
+                    }
+                    next += new.len();
+                    ready.extend(new.into_iter().filter(|l| l.timestamp_ns >= since_ns));
                 }
             }
         })

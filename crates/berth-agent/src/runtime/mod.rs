@@ -207,6 +207,16 @@ pub struct ContainerStats {
     pub raw: serde_json::Value,
 }
 
+/// One line of a container's output as the runtime kept it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogLine {
+    /// When the runtime received the line, in nanoseconds since the epoch.
+    pub timestamp_ns: i64,
+    pub stderr: bool,
+    /// The line without its line ending (a last line without one, or a piece of an over-long line, as it came).
+    pub message: String,
+}
+
 /// The operations the task engine needs from a container runtime.
 #[async_trait]
 pub trait ContainerRuntime: Send + Sync + 'static {
@@ -234,4 +244,18 @@ pub trait ContainerRuntime: Send + Sync + 'static {
     fn events(&self, labels: &[(String, String)]) -> BoxStream<'static, Result<RuntimeEvent>>;
     /// One stats sample of a running container.
     async fn stats(&self, id: &str) -> Result<ContainerStats>;
+    /// One cheap stats sample for periodic sampling: without Docker's second sample a second later, so
+    /// `precpu_stats` is empty and CPU use comes from the caller's own consecutive samples.
+    async fn stats_one_shot(&self, id: &str) -> Result<ContainerStats> {
+        self.stats(id).await
+    }
+    /// Adds the runtime's own metrics (call latency) to the agent's registry.
+    fn register_metrics(&self, _registry: &mut prometheus_client::registry::Registry) {}
+    /// The container's stdout and stderr from `since` (whole seconds since the epoch, inclusive; 0: from the
+    /// start), line by line with the runtime's timestamps, oldest first. With `follow`, new output comes as it is
+    /// written and the stream ends once the container has stopped; without, it ends at what is there now.
+    fn logs(&self, id: &str, since: i64, follow: bool) -> BoxStream<'static, Result<LogLine>> {
+        let _ = (id, since, follow);
+        Box::pin(futures::stream::empty())
+    }
 }

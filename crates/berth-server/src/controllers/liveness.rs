@@ -19,9 +19,11 @@ pub async fn run(api: Arc<Api>) {
     let tick = (api.agent_deadline / 4).clamp(Duration::from_millis(200), Duration::from_secs(5));
     loop {
         tokio::time::sleep(tick).await;
+        let started = std::time::Instant::now();
         if let Err(e) = pass(&api).await {
             tracing::warn!(error = %e.message, "liveness pass failed");
         }
+        api.metrics.observe_controller("liveness", started.elapsed());
     }
 }
 

@@ -17,9 +17,11 @@ pub async fn run(api: Arc<Api>) {
     let tick = (api.task_retention / 10).clamp(Duration::from_secs(1), Duration::from_secs(60));
     loop {
         tokio::time::sleep(tick).await;
+        let started = std::time::Instant::now();
         if let Err(e) = pass(&api).await {
             tracing::warn!(error = %e.message, "task reaper pass failed");
         }
+        api.metrics.observe_controller("reaper", started.elapsed());
     }
 }
 

@@ -70,10 +70,14 @@ async fn follow(api: &Api) -> ApiResult<()> {
     let mut dirty = services(api, |_| true).await?;
     let mut tick = tokio::time::interval(TICK);
     loop {
+        let started = (!dirty.is_empty()).then(std::time::Instant::now);
         for id in std::mem::take(&mut dirty) {
             if let Err(e) = controller.reconcile(api, &id).await {
                 tracing::warn!(cluster = %id.0, service = %id.1, error = %e.message, "service pass failed");
             }
+        }
+        if let Some(started) = started {
+            api.metrics.observe_controller("services", started.elapsed());
         }
         tokio::select! {
             event = watches.next() => {

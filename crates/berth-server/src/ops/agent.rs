@@ -65,6 +65,11 @@ pub async fn poll(api: &Api, req: PollRequest) -> ApiResult<Value> {
     serde_json::to_value(response).map_err(|e| ApiError::server(e.to_string()))
 }
 
+/// `SubmitTaskStats` (Berth): an instance's samples of its running tasks, kept by [`crate::utilization`].
+pub async fn submit_task_stats(api: &Api, req: berth_model::utilization::SubmitTaskStatsRequest) -> ApiResult<Value> {
+    crate::utilization::submit(api, req).await
+}
+
 /// Records whether an instance's agent holds its channel.
 pub async fn set_connected(api: &Api, instance_key: &str, connected: bool) -> ApiResult<()> {
     let store = api.store.as_ref();

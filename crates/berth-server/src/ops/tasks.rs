@@ -495,6 +495,7 @@ where
     E: Fn(&[Task], &[Failure]) -> ApiResult<(Vec<Compare>, Vec<Op>)>,
 {
     const ATTEMPTS: usize = 64;
+    crate::logs::ensure_groups(api, &launch.definition).await;
     let handle = api.placements.of(&launch.cluster);
     let mut view = handle.lock().await;
     let mut fresh = false;
@@ -543,11 +544,13 @@ where
     let (more_compares, more_ops) = extra(&tasks, &failures)?;
     compares.extend(more_compares);
     ops.extend(more_ops);
+    ops.extend(crate::logs::stream_ops(&launch.cluster, &launch.definition, &tasks)?);
     let result = api.store.txn(compares, ops).await?;
     if result.succeeded {
         for (_, key, record) in records {
             view.put(key, record, result.revision, true);
         }
+        api.metrics.observe_placements(&launch.cluster, tasks.len(), failures.iter().map(|f| f.reason.as_str()));
         return Ok(Some((tasks, failures)));
     }
     view.refresh(api.store.as_ref(), &touched).await?;
