@@ -33,17 +33,6 @@ use crate::state::keys;
 /// The content type of the OpenMetrics text format, which Prometheus scrapes.
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
-/// Operations of the CloudWatch Logs API Berth serves; other names are counted as `other`.
-const LOGS_OPERATIONS: &[&str] = &[
-    "CreateLogGroup",
-    "DeleteLogGroup",
-    "DescribeLogGroups",
-    "DescribeLogStreams",
-    "FilterLogEvents",
-    "GetLogEvents",
-    "PutRetentionPolicy",
-];
-
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
     operation: String,
@@ -360,7 +349,7 @@ fn operation_label(operation: Option<&str>) -> String {
     let known = crate::dispatch::find(op).is_some()
         || crate::dispatch::AGENT_OPERATIONS.iter().any(|o| o.name == op)
         || crate::utilization::OPERATIONS.contains(&op)
-        || LOGS_OPERATIONS.contains(&op);
+        || crate::logs::find(op).is_some();
     if known { op.to_owned() } else { "other".to_owned() }
 }
 

@@ -34,6 +34,9 @@ const MAX_FAILURES: u32 = 5;
 
 struct Follower {
     done: watch::Receiver<bool>,
+    /// Set when the follower stopped after repeated runtime failures, short of the end of the output: the next
+    /// `ensure` (a rescan, or the engine draining before removal) starts another, running or not.
+    gave_up: Arc<AtomicBool>,
     handle: JoinHandle<()>,
 }
 
@@ -104,17 +107,20 @@ impl Shipper {
         }
         let mut followers = self.lock();
         if let Some(f) = followers.get(id)
-            && (!*f.done.borrow() || !running)
+            && (!*f.done.borrow() || (!running && !f.gave_up.load(Ordering::Relaxed)))
         {
             return;
         }
         let (done_tx, done) = watch::channel(false);
-        let (runtime, store, id_owned) = (self.runtime.clone(), self.store.clone(), id.to_owned());
+        let gave_up = Arc::new(AtomicBool::new(false));
+        let (runtime, store, id_owned, flag) =
+            (self.runtime.clone(), self.store.clone(), id.to_owned(), gave_up.clone());
         let handle = tokio::spawn(async move {
-            follow(runtime, store, &id_owned, &group, &stream).await;
+            let complete = follow(runtime, store, &id_owned, &group, &stream).await;
+            flag.store(!complete, Ordering::Relaxed);
             let _ = done_tx.send(true);
         });
-        followers.insert(id.to_owned(), Follower { done, handle });
+        followers.insert(id.to_owned(), Follower { done, gave_up, handle });
     }
 
     /// Waits (at most `timeout`) until the container's output is in its stream: the engine calls this before
@@ -181,30 +187,31 @@ async fn blocking<T: Send + 'static>(
 }
 
 /// Ships one container's output into `group`/`stream` until the container has stopped and its output is stored.
-async fn follow(runtime: Arc<dyn ContainerRuntime>, store: Arc<LogStore>, id: &str, group: &str, stream: &str) {
+/// Returns false when it gave up after repeated runtime or store failures, short of the end of the output.
+async fn follow(runtime: Arc<dyn ContainerRuntime>, store: Arc<LogStore>, id: &str, group: &str, stream: &str) -> bool {
     {
         let (store, g, s) = (store.clone(), group.to_owned(), stream.to_owned());
         if let Err(e) = blocking(move || store.ensure_stream(&g, &s)).await {
             warn!(container = %id, %group, %stream, error = %e, "cannot create the log stream");
-            return;
+            return false;
         }
     }
     let mut failures = 0;
     loop {
         let running = match runtime.inspect_container(id).await {
             Ok(state) => state.running,
-            Err(RuntimeError::NotFound(_)) => return,
+            Err(RuntimeError::NotFound(_)) => return true,
             Err(e) => {
                 failures += 1;
                 if failures >= MAX_FAILURES {
                     warn!(container = %id, error = %e, "giving up shipping logs for now");
-                    return;
+                    return false;
                 }
                 tokio::time::sleep(Duration::from_secs(1)).await;
                 continue;
             }
         };
-        let Some(mut cursor) = store.cursor(group, stream) else { return };
+        let Some(mut cursor) = store.cursor(group, stream) else { return true };
         let mut dedup = Dedup::new(cursor);
         let since = if cursor.count == 0 { 0 } else { cursor.ns.div_euclid(1_000_000_000) };
         debug!(container = %id, since, running, "reading container output");
@@ -229,7 +236,7 @@ async fn follow(runtime: Arc<dyn ContainerRuntime>, store: Arc<LogStore>, id: &s
                 let (store, group, stream) = (store.clone(), group.to_owned(), stream.to_owned());
                 match blocking(move || store.append(&group, &stream, batch)).await {
                     Ok(()) => failures = 0,
-                    Err(StoreError::Closed) => return,
+                    Err(StoreError::Closed) => return true,
                     Err(e) => {
                         broken = Some(RuntimeError::Unavailable(e.to_string()));
                     }
@@ -241,12 +248,12 @@ async fn follow(runtime: Arc<dyn ContainerRuntime>, store: Arc<LogStore>, id: &s
         }
         if let Some(e) = broken {
             if matches!(e, RuntimeError::NotFound(_)) {
-                return;
+                return true;
             }
             failures += 1;
             if failures >= MAX_FAILURES {
                 warn!(container = %id, error = %e, "giving up shipping logs for now");
-                return;
+                return false;
             }
             tokio::time::sleep(Duration::from_secs(1)).await;
             continue;
@@ -255,7 +262,7 @@ async fn follow(runtime: Arc<dyn ContainerRuntime>, store: Arc<LogStore>, id: &s
             // Read to the end of a stopped container; read again only if it has started since.
             match runtime.inspect_container(id).await {
                 Ok(state) if state.running => continue,
-                _ => return,
+                _ => return true,
             }
         }
         // The follow ended because the container stopped: one more pass without following catches the rest.

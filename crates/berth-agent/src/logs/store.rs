@@ -531,18 +531,36 @@ impl LogStore {
         inner.groups.get(group)?.streams.get(stream).map(|s| s.cursor)
     }
 
-    /// Appends events in order, then applies the caps.
+    /// Appends events in order, then applies the caps. When a write fails (a full disk), the stream is read back
+    /// from its files, which cuts a torn record and puts the sequence and the shipping cursor back to what is
+    /// really stored, so the shipper resends from there instead of skipping the batch.
     pub fn append(&self, group: &str, stream: &str, events: Vec<NewEvent>) -> Result<()> {
         if events.is_empty() {
             return Ok(());
         }
-        let segment_bytes = self.limits.segment_bytes();
-        let stream_max = self.limits.stream_max_bytes;
         let mut inner = self.lock();
         if inner.closed {
             return Err(StoreError::Closed);
         }
-        let s = self.stream_mut(&mut inner, group, stream)?;
+        let result = self.append_locked(&mut inner, group, stream, events);
+        if result.is_err()
+            && let Some(s) = inner.groups.get_mut(group).and_then(|g| g.streams.get_mut(stream))
+        {
+            s.writer = None;
+            match read_json::<StreamMeta>(&s.dir.join("meta.json")).and_then(|m| load_stream(s.dir.clone(), m)) {
+                Ok(reloaded) => *s = reloaded,
+                Err(e) => {
+                    tracing::warn!(group, stream, error = %e, "cannot read a log stream back after a failed write")
+                }
+            }
+        }
+        result
+    }
+
+    fn append_locked(&self, inner: &mut Inner, group: &str, stream: &str, events: Vec<NewEvent>) -> Result<()> {
+        let segment_bytes = self.limits.segment_bytes();
+        let stream_max = self.limits.stream_max_bytes;
+        let s = self.stream_mut(inner, group, stream)?;
         let ingestion = now_ms();
         let mut buf = Vec::new();
         let mut meta_changed = false;
@@ -585,7 +603,7 @@ impl LogStore {
         if meta_changed {
             s.write_meta()?;
         }
-        self.enforce_host_cap(&mut inner)?;
+        self.enforce_host_cap(inner)?;
         Ok(())
     }
 
@@ -623,10 +641,11 @@ impl LogStore {
         Ok(())
     }
 
-    /// Takes the server's word for a group's retention, which comes with reads.
+    /// Takes the server's word for a group's retention, which comes with every read (`None`: keep everything), so
+    /// a host that missed a PutRetentionPolicy or DeleteRetentionPolicy catches up.
     fn note_retention(inner: &mut Inner, group: &str, days: Option<u32>) -> io::Result<Option<u32>> {
         let Some(g) = inner.groups.get_mut(group) else { return Ok(days) };
-        if days.is_some() && g.retention_days != days {
+        if g.retention_days != days {
             g.retention_days = days;
             g.write_meta(group)?;
         }
@@ -720,14 +739,14 @@ impl LogStore {
         for stream in group.streams.values().filter(|s| wanted(&s.name)) {
             let mut found: Vec<(EventCursor, FilteredLogEvent)> = Vec::new();
             for segment in &stream.segments {
-                if segment.count == 0 || segment.max_ts < lower.max(after_ts) || segment.min_ts >= end {
+                if segment.count == 0 || segment.max_ts < lower.max(after_ts) || segment.min_ts > end {
                     continue;
                 }
                 if found.len() > limit && found[limit].0.timestamp < segment.min_ts {
                     break;
                 }
                 for r in segment.read(&stream.dir)? {
-                    if r.timestamp < lower || r.timestamp >= end || !pattern.matches(&r.message) {
+                    if r.timestamp < lower || r.timestamp > end || !pattern.matches(&r.message) {
                         continue;
                     }
                     let key = EventCursor { timestamp: r.timestamp, event_id: stream.event_id(r.seq) };

@@ -240,16 +240,39 @@ fn retention_hides_and_drops_old_events() {
     let before = store.total_bytes();
     store.put_retention(&PutRetentionRequest { log_group_name: G.into(), retention_in_days: Some(1) }).unwrap();
     assert!(store.total_bytes() < before, "expired segments are dropped");
-    assert_eq!(messages(&get(&store, None, 10_000, true)), lines(2000..2005));
+    // The server sends the group's retention with every read; the events of the last day remain.
+    let read = |store: &LogStore, days: Option<u32>| {
+        let req = GetEventsRequest {
+            log_group_name: G.into(),
+            log_stream_name: S.into(),
+            limit: 10_000,
+            start_from_head: true,
+            retention_in_days: days,
+            ..Default::default()
+        };
+        store.get_events(&req).unwrap()
+    };
+    assert_eq!(messages(&read(&store, Some(1))), lines(2000..2005));
     let filtered = store
-        .filter_events(&FilterEventsRequest { log_group_name: G.into(), limit: 10_000, ..Default::default() })
+        .filter_events(&FilterEventsRequest {
+            log_group_name: G.into(),
+            limit: 10_000,
+            retention_in_days: Some(1),
+            ..Default::default()
+        })
         .unwrap();
     assert_eq!(filtered.events.len(), 5);
-    // A retention that comes with a read applies as well, and survives a reopen.
+    // The retention survives a reopen.
     drop(store);
     let store = open(dir.path(), limits);
     store.sweep().unwrap();
-    assert_eq!(get(&store, None, 10_000, true).events.len(), 5);
+    assert_eq!(read(&store, Some(1)).events.len(), 5);
+    // A read is the server's word: a retention cleared while this host was away (DeleteRetentionPolicy) is cleared
+    // here too, so old events still on disk are shown again.
+    store.append(G, S, events(3000, 5, old)).unwrap();
+    let all = messages(&read(&store, None));
+    assert!(all.len() > 10, "events the retention hid are back: {}", all.len());
+    assert!(all.ends_with(&lines(3000..3005)));
 }
 
 #[test]

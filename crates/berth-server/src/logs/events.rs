@@ -192,13 +192,11 @@ pub async fn filter_log_events(api: &Api, req: FilterLogEventsRequest) -> ApiRes
         }
     });
     let mut pages = Vec::new();
-    let mut more = false;
     let mut searched = Vec::new();
     for (instance, streams, answer) in futures::future::join_all(calls).await {
         let reached = match answer {
             Ok(page) => {
-                more |= page.more;
-                pages.push(page.events);
+                pages.push((page.events, page.more));
                 true
             }
             // The host has none of these streams yet (their containers have not started): nothing to merge.
@@ -211,7 +209,7 @@ pub async fn filter_log_events(api: &Api, req: FilterLogEventsRequest) -> ApiRes
         };
         searched.extend(streams.into_iter().map(|s| (s.log_stream_name, reached)));
     }
-    let (events, more) = merge(pages, more, limit as usize);
+    let (events, more) = merge(pages, limit as usize);
     let next_token = if more { events.last().map(|e| encode_filter_token(&query, e)) } else { None };
     searched.sort();
     let searched: Vec<Value> = searched
@@ -248,13 +246,20 @@ fn decode_filter_token(query: &str, token: &str) -> ApiResult<EventCursor> {
 
 /// The first `limit` events of several hosts' pages in `(timestamp, eventId)` order, and whether more follow.
 ///
-/// Each page holds a host's first matching events after the cursor, in order; whatever a host did not return
-/// sorts after its last returned event, hence after the `limit`-th of the union, so paging on from the last
-/// returned event misses nothing.
-fn merge(pages: Vec<Vec<FilteredLogEvent>>, any_more: bool, limit: usize) -> (Vec<FilteredLogEvent>, bool) {
-    let mut events: Vec<FilteredLogEvent> = pages.into_iter().flatten().collect();
+/// Each page holds a host's first matching events after the cursor, in order, and says whether that host has more.
+/// A host may stop short of `limit` (its answers are capped in bytes), so what it did not return sorts after its
+/// last returned event but possibly before other hosts' events: the merge ends at the earliest such last event, and
+/// paging on from the last returned event misses nothing.
+fn merge(pages: Vec<(Vec<FilteredLogEvent>, bool)>, limit: usize) -> (Vec<FilteredLogEvent>, bool) {
+    let key = |e: &FilteredLogEvent| (e.timestamp, e.event_id.clone());
+    let cutoff = pages.iter().filter(|(_, more)| *more).filter_map(|(events, _)| events.last().map(key)).min();
+    let any_more = pages.iter().any(|(_, more)| *more);
+    let mut events: Vec<FilteredLogEvent> = pages.into_iter().flat_map(|(events, _)| events).collect();
     events.sort_by(|a, b| (a.timestamp, &a.event_id).cmp(&(b.timestamp, &b.event_id)));
     events.dedup_by(|a, b| a.timestamp == b.timestamp && a.event_id == b.event_id);
+    if let Some(cutoff) = cutoff {
+        events.retain(|e| key(e) <= cutoff);
+    }
     let more = any_more || events.len() > limit;
     events.truncate(limit);
     (events, more)
@@ -303,15 +308,21 @@ mod tests {
     fn merge_orders_by_time_then_id_and_pages_safely() {
         let a = vec![ev("a", 1, "1-a"), ev("a", 3, "3-a"), ev("a", 5, "5-a")];
         let b = vec![ev("b", 2, "2-b"), ev("b", 3, "3-b")];
-        let (events, more) = merge(vec![a.clone(), b.clone()], false, 10);
+        let (events, more) = merge(vec![(a.clone(), false), (b.clone(), false)], 10);
         let order: Vec<_> = events.iter().map(|e| e.event_id.as_str()).collect();
         assert_eq!(order, vec!["1-a", "2-b", "3-a", "3-b", "5-a"]);
         assert!(!more);
-        let (events, more) = merge(vec![a, b], false, 3);
+        let (events, more) = merge(vec![(a.clone(), false), (b.clone(), false)], 3);
         assert_eq!(events.len(), 3);
         assert!(more);
         assert_eq!(events[2].event_id, "3-a");
-        let (events, more) = merge(vec![vec![], vec![]], true, 3);
+        let (events, more) = merge(vec![(vec![], true), (vec![], false)], 3);
         assert!(events.is_empty() && more);
+        // Host b stopped short (its answer hit the byte cap) after 2-b: a's later events must wait for the next
+        // page, or b's events between 2 and 5 would be skipped.
+        let (events, more) = merge(vec![(a, false), (vec![ev("b", 2, "2-b")], true)], 10);
+        let order: Vec<_> = events.iter().map(|e| e.event_id.as_str()).collect();
+        assert_eq!(order, vec!["1-a", "2-b"]);
+        assert!(more);
     }
 }
