@@ -148,27 +148,44 @@ fn le_u64(b: &[u8]) -> u64 {
     u64::from_le_bytes(a)
 }
 
+/// Walks a segment file's bytes record by record without decoding messages: each record's sequence number and the
+/// range of its body. Stops at the first record that is cut off or malformed.
+fn frames(bytes: &[u8]) -> impl Iterator<Item = (u64, std::ops::Range<usize>)> + '_ {
+    let mut pos = 0;
+    std::iter::from_fn(move || {
+        let header = bytes.get(pos..pos + 4)?;
+        let len = u32::from_le_bytes([header[0], header[1], header[2], header[3]]) as usize;
+        if !(RECORD_FIXED..=RECORD_FIXED + MAX_MESSAGE_BYTES).contains(&len) || pos + 4 + len > bytes.len() {
+            return None;
+        }
+        let body = pos + 4..pos + 4 + len;
+        pos = body.end;
+        Some((le_u64(&bytes[body.start..]), body))
+    })
+}
+
+/// One record from its body, or `None` when the message is not UTF-8 (a damaged file).
+fn decode(body: &[u8]) -> Option<Record> {
+    let message = std::str::from_utf8(&body[RECORD_FIXED..]).ok()?;
+    Some(Record {
+        seq: le_u64(&body[0..]),
+        timestamp: le_u64(&body[8..]) as i64,
+        ingestion: le_u64(&body[16..]) as i64,
+        source_ns: le_u64(&body[24..]) as i64,
+        message: message.to_owned(),
+    })
+}
+
 /// The records of a segment file's bytes, and how many bytes of it are whole records.
 fn decode_all(bytes: &[u8]) -> (Vec<Record>, usize) {
     let mut out = Vec::new();
-    let mut pos = 0;
-    while pos + 4 <= bytes.len() {
-        let len = u32::from_le_bytes([bytes[pos], bytes[pos + 1], bytes[pos + 2], bytes[pos + 3]]) as usize;
-        if !(RECORD_FIXED..=RECORD_FIXED + MAX_MESSAGE_BYTES).contains(&len) || pos + 4 + len > bytes.len() {
-            break;
-        }
-        let body = &bytes[pos + 4..pos + 4 + len];
-        let Ok(message) = std::str::from_utf8(&body[RECORD_FIXED..]) else { break };
-        out.push(Record {
-            seq: le_u64(&body[0..]),
-            timestamp: le_u64(&body[8..]) as i64,
-            ingestion: le_u64(&body[16..]) as i64,
-            source_ns: le_u64(&body[24..]) as i64,
-            message: message.to_owned(),
-        });
-        pos += 4 + len;
+    let mut valid = 0;
+    for (_, body) in frames(bytes) {
+        let Some(record) = decode(&bytes[body.clone()]) else { break };
+        out.push(record);
+        valid = body.end;
     }
-    (out, pos)
+    (out, valid)
 }
 
 /// FNV-1a: a stable hash (std's is randomized per process) for directory names, tokens and event ids.
@@ -330,20 +347,17 @@ impl Stream {
             self.segments.iter().filter(|s| s.end_seq() > from && s.first_seq < to && s.count > 0).collect();
         let ordered: Box<dyn Iterator<Item = &&Segment>> =
             if reverse { Box::new(segments.iter().rev()) } else { Box::new(segments.iter()) };
+        // Only the records in range are decoded: a reader following the tail asks for a few new records at the end
+        // of a segment of thousands.
         for segment in ordered {
-            let records = segment.read(&self.dir)?;
-            let in_range = |r: &&Record| r.seq >= from && r.seq < to;
-            if reverse {
-                for r in records.iter().rev().filter(in_range) {
-                    if !f(r) {
-                        return Ok(());
-                    }
-                }
-            } else {
-                for r in records.iter().filter(in_range) {
-                    if !f(r) {
-                        return Ok(());
-                    }
+            let bytes = fs::read(segment.path(&self.dir))?;
+            let in_range = frames(&bytes).skip_while(|(seq, _)| *seq < from).take_while(|(seq, _)| *seq < to);
+            let bodies: Box<dyn Iterator<Item = (u64, std::ops::Range<usize>)>> =
+                if reverse { Box::new(in_range.collect::<Vec<_>>().into_iter().rev()) } else { Box::new(in_range) };
+            for (_, body) in bodies {
+                let Some(record) = decode(&bytes[body]) else { break };
+                if !f(&record) {
+                    return Ok(());
                 }
             }
         }
