@@ -43,6 +43,20 @@ pub struct DockerRuntime {
 }
 
 impl DockerRuntime {
+    /// One stats answer of a container, as Docker's JSON.
+    async fn stats_sample(&self, id: &str, one_shot: bool) -> Result<ContainerStats> {
+        let sample = self
+            .docker
+            .stats(id, Some(StatsOptions { stream: false, one_shot }))
+            .next()
+            .await
+            .ok_or_else(|| RuntimeError::Unavailable(format!("Docker sent no stats for {id}")))?
+            .map_err(docker_error)?;
+        let raw =
+            serde_json::to_value(sample).map_err(|err| RuntimeError::Unavailable(format!("stats of {id}: {err}")))?;
+        Ok(ContainerStats { raw })
+    }
+
     /// Connects to the daemon (`DOCKER_HOST` when set, else the local socket) and negotiates the API version:
     /// bollard's default is newer than older daemons (20.10 speaks 1.41) accept.
     pub async fn connect() -> Result<Self> {
@@ -460,33 +474,13 @@ impl ContainerRuntime for DockerRuntime {
         let _timer = self.timer("stats");
         // stream=false without one-shot: Docker takes two samples a second apart, so precpu_stats is filled and
         // CPU usage can be computed from one call.
-        let options = StatsOptions { stream: false, one_shot: false };
-        let sample = self
-            .docker
-            .stats(id, Some(options))
-            .next()
-            .await
-            .ok_or_else(|| RuntimeError::Unavailable(format!("Docker sent no stats for {id}")))?
-            .map_err(docker_error)?;
-        let raw =
-            serde_json::to_value(sample).map_err(|err| RuntimeError::Unavailable(format!("stats of {id}: {err}")))?;
-        Ok(ContainerStats { raw })
+        self.stats_sample(id, false).await
     }
 
     async fn stats_one_shot(&self, id: &str) -> Result<ContainerStats> {
         let _timer = self.timer("stats_one_shot");
         // one-shot: Docker answers with the current counters at once instead of waiting for a second sample.
-        let options = StatsOptions { stream: false, one_shot: true };
-        let sample = self
-            .docker
-            .stats(id, Some(options))
-            .next()
-            .await
-            .ok_or_else(|| RuntimeError::Unavailable(format!("Docker sent no stats for {id}")))?
-            .map_err(docker_error)?;
-        let raw =
-            serde_json::to_value(sample).map_err(|err| RuntimeError::Unavailable(format!("stats of {id}: {err}")))?;
-        Ok(ContainerStats { raw })
+        self.stats_sample(id, true).await
     }
 
     fn register_metrics(&self, registry: &mut prometheus_client::registry::Registry) {
