@@ -188,6 +188,12 @@ fn decode_all(bytes: &[u8]) -> (Vec<Record>, usize) {
     (out, valid)
 }
 
+/// An event's id: its sequence number, then its stream's hash, so ids sort in stream order within a stream and are
+/// unique within a group.
+fn event_id(seq: u64, stream_hash: u64) -> String {
+    format!("{seq:020}{stream_hash:020}")
+}
+
 /// FNV-1a: a stable hash (std's is randomized per process) for directory names, tokens and event ids.
 fn fnv64(parts: &[&str]) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
@@ -366,10 +372,6 @@ impl Stream {
 
     fn first_seq(&self) -> u64 {
         self.segments.front().map_or(self.next_seq, |s| s.first_seq)
-    }
-
-    fn event_id(&self, seq: u64) -> String {
-        format!("{seq:020}{:020}", self.hash)
     }
 
     fn token(&self, direction: char, position: u64) -> String {
@@ -736,10 +738,6 @@ impl LogStore {
     pub fn filter_events(&self, req: &FilterEventsRequest) -> Result<FilterEventsResponse> {
         let pattern =
             Pattern::parse(req.filter_pattern.as_deref().unwrap_or("")).map_err(|e| StoreError::Invalid(e.0))?;
-        let mut inner = self.lock();
-        let days = Self::note_retention(&mut inner, &req.log_group_name, req.retention_in_days)?;
-        let group = inner.groups.get(&req.log_group_name).ok_or(StoreError::NotFound(GROUP_NOT_FOUND))?;
-        let lower = Group::cutoff(days, now_ms()).max(req.start_time.unwrap_or(i64::MIN));
         let end = req.end_time.unwrap_or(i64::MAX);
         let after_ts = req.after.as_ref().map_or(i64::MIN, |a| a.timestamp);
         let limit = req.limit.max(1) as usize;
@@ -747,39 +745,73 @@ impl LogStore {
             req.log_stream_names.as_ref().is_none_or(|names| names.iter().any(|n| n == name))
                 && req.log_stream_name_prefix.as_ref().is_none_or(|p| name.starts_with(p.as_str()))
         };
-        // Each stream contributes its first `limit + 1` matches; a segment whose earliest event sorts after the
-        // stream's (limit+1)-th match cannot improve on them, which bounds the reading.
+        // What to read is taken under the lock; the files are read after it is released, so shipping and other
+        // reads go on meanwhile. Sealed segments never change; the one being written may have grown (a record cut
+        // off at its end is not read) or have been dropped by the caps (read as nothing).
+        let (lower, plan) = {
+            let mut inner = self.lock();
+            let days = Self::note_retention(&mut inner, &req.log_group_name, req.retention_in_days)?;
+            let group = inner.groups.get(&req.log_group_name).ok_or(StoreError::NotFound(GROUP_NOT_FOUND))?;
+            let lower = Group::cutoff(days, now_ms()).max(req.start_time.unwrap_or(i64::MIN));
+            let plan: Vec<(String, PathBuf, u64, Vec<Segment>)> = group
+                .streams
+                .values()
+                .filter(|s| wanted(&s.name))
+                .map(|s| {
+                    let segments = s
+                        .segments
+                        .iter()
+                        .filter(|seg| seg.count > 0 && seg.max_ts >= lower.max(after_ts) && seg.min_ts <= end);
+                    (s.name.clone(), s.dir.clone(), s.hash, segments.cloned().collect())
+                })
+                .collect();
+            (lower, plan)
+        };
+        // The best `limit + 1` matches across all streams so far; a segment whose earliest event sorts after the
+        // last of them cannot improve on them, which bounds both the reading and the memory.
         let mut all: Vec<(EventCursor, FilteredLogEvent)> = Vec::new();
-        for stream in group.streams.values().filter(|s| wanted(&s.name)) {
-            let mut found: Vec<(EventCursor, FilteredLogEvent)> = Vec::new();
-            for segment in &stream.segments {
-                if segment.count == 0 || segment.max_ts < lower.max(after_ts) || segment.min_ts > end {
-                    continue;
-                }
-                if found.len() > limit && found[limit].0.timestamp < segment.min_ts {
+        let by_key = |a: &(EventCursor, FilteredLogEvent), b: &(EventCursor, FilteredLogEvent)| a.0.cmp(&b.0);
+        for (name, dir, hash, segments) in plan {
+            for segment in segments {
+                if all.len() > limit && all[limit].0.timestamp < segment.min_ts {
                     break;
                 }
-                for r in segment.read(&stream.dir)? {
-                    if r.timestamp < lower || r.timestamp > end || !pattern.matches(&r.message) {
+                let bytes = match fs::read(segment.path(&dir)) {
+                    Ok(bytes) => bytes,
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                    Err(e) => return Err(e.into()),
+                };
+                for (seq, body) in frames(&bytes) {
+                    let body = &bytes[body];
+                    let timestamp = le_u64(&body[8..]) as i64;
+                    if timestamp < lower || timestamp > end {
                         continue;
                     }
-                    let key = EventCursor { timestamp: r.timestamp, event_id: stream.event_id(r.seq) };
+                    // Messages are matched in place; only matches are copied out.
+                    let Ok(message) = std::str::from_utf8(&body[RECORD_FIXED..]) else { break };
+                    if !pattern.matches(message) {
+                        continue;
+                    }
+                    let key = EventCursor { timestamp, event_id: event_id(seq, hash) };
                     if req.after.as_ref().is_some_and(|a| key <= *a) {
                         continue;
                     }
                     let event = FilteredLogEvent {
-                        log_stream_name: stream.name.clone(),
-                        timestamp: r.timestamp,
-                        message: r.message,
-                        ingestion_time: r.ingestion,
+                        log_stream_name: name.clone(),
+                        timestamp,
+                        message: message.to_owned(),
+                        ingestion_time: le_u64(&body[16..]) as i64,
                         event_id: key.event_id.clone(),
                     };
-                    found.push((key, event));
+                    all.push((key, event));
+                    if all.len() > 2 * (limit + 1) {
+                        all.sort_by(by_key);
+                        all.truncate(limit + 1);
+                    }
                 }
-                found.sort_by(|a, b| a.0.cmp(&b.0));
-                found.truncate(limit + 1);
+                all.sort_by(by_key);
+                all.truncate(limit + 1);
             }
-            all.extend(found);
         }
         all.sort_by(|a, b| a.0.cmp(&b.0));
         let mut more = all.len() > limit;
