@@ -173,7 +173,12 @@ async fn wait_exit(rt: &DockerRuntime, id: &str) {
 
 async fn wait_stored(host: &Host, stream: &str, n: usize) {
     let deadline = Instant::now() + Duration::from_secs(60);
-    while host.read_all(stream).await.len() < n {
+    // The follower creates the stream once it runs: until then the stream answers 404.
+    let exists = || async {
+        let req = json!({"logGroupName": GROUP, "logStreamName": stream, "limit": 1, "startFromHead": true});
+        host.post(paths::GET_EVENTS, req, Some(&host.token)).await.0 == 200
+    };
+    while !exists().await || host.read_all(stream).await.len() < n {
         assert!(Instant::now() < deadline, "{stream}: fewer than {n} lines stored");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
