@@ -65,8 +65,10 @@ pub async fn run(args: LogsArgs) -> anyhow::Result<()> {
     // The first read: the last N lines, the lines since a time, or everything.
     let start_time = args.since.map(|d| (super::now_secs() * 1000.0) as i64 - d.as_millis() as i64);
     let mut first = Vec::new();
+    // One stream needs no interleaving: its pages are printed as they arrive instead of all at the end.
+    let sink = (!prefixed).then_some(&printer);
     for s in &mut streams {
-        match read_first(&client, s, args.tail, start_time).await {
+        match read_first(&client, s, args.tail, start_time, sink).await {
             Ok(lines) => first.extend(lines),
             Err(e) if is_missing(&e) => {
                 if !args.follow {
@@ -108,7 +110,7 @@ async fn follow(
         for s in streams.iter_mut() {
             let result = match s.token.clone() {
                 Some(token) => read_page(client, s, Some(token), true, None, start_time).await,
-                None => read_first(client, s, None, start_time).await,
+                None => read_first(client, s, None, start_time, None).await,
             };
             match result {
                 Ok(l) => lines.extend(l),
@@ -187,12 +189,14 @@ fn is_missing(e: &ClientError) -> bool {
     matches!(e, ClientError::Api { code, .. } if code == "ResourceNotFoundException")
 }
 
-/// The first read of a stream: its last `tail` lines, or every line from `start_time` (or the start) on.
+/// The first read of a stream: its last `tail` lines, or every line from `start_time` (or the start) on. With a
+/// `sink`, pages are printed there as they come and not returned.
 async fn read_first(
     client: &Client,
     stream: &mut Stream,
     tail: Option<u32>,
     start_time: Option<i64>,
+    sink: Option<&Printer>,
 ) -> Result<Vec<Line>, ClientError> {
     if let Some(n) = tail {
         return read_page(client, stream, None, false, Some(n), start_time).await;
@@ -203,7 +207,10 @@ async fn read_first(
         let before = stream.token.clone();
         let page = read_page(client, stream, token, true, None, start_time).await?;
         let done = page.is_empty() || stream.token == before;
-        lines.extend(page);
+        match sink {
+            Some(printer) => printer.print(page),
+            None => lines.extend(page),
+        }
         if done {
             return Ok(lines);
         }
