@@ -172,12 +172,35 @@ pub async fn dispatch_agent(api: Arc<Api>, name: &str, body: Value) -> ApiResult
 
 /// The operation named `name`, if the ECS model has it.
 pub fn find(name: &str) -> Option<&'static Operation> {
-    OPERATIONS.binary_search_by(|op| op.name.cmp(name)).ok().map(|i| &OPERATIONS[i])
+    find_in(OPERATIONS, name)
+}
+
+/// The operation named `name` in a table sorted by name.
+pub fn find_in(table: &'static [Operation], name: &str) -> Option<&'static Operation> {
+    table.binary_search_by(|op| op.name.cmp(name)).ok().map(|i| &table[i])
 }
 
 /// Runs the named operation.
 pub async fn dispatch(api: Arc<Api>, name: &str, body: Value) -> ApiResult<Value> {
-    let Some(op) = find(name) else {
+    run(OPERATIONS, api, name, body, |name| {
+        ApiError::new(
+            ErrorCode::UnsupportedFeatureException,
+            format!("{name} is not supported by Berth yet. See docs/API-COVERAGE.md for the operations it serves."),
+        )
+    })
+    .await
+}
+
+/// Runs `name` from a model's operation table: a name outside the model answers `UnknownOperationException`, an
+/// operation of the model without a handler answers `unsupported(name)`.
+pub async fn run(
+    table: &'static [Operation],
+    api: Arc<Api>,
+    name: &str,
+    body: Value,
+    unsupported: impl FnOnce(&str) -> ApiError,
+) -> ApiResult<Value> {
+    let Some(op) = find_in(table, name) else {
         return Err(ApiError::new(
             ErrorCode::UnknownOperationException,
             format!("Unknown operation {}.", berth_model::names::truncate(name, 128)),
@@ -185,10 +208,7 @@ pub async fn dispatch(api: Arc<Api>, name: &str, body: Value) -> ApiResult<Value
     };
     match op.handler {
         Some(handler) => handler(api, body).await,
-        None => Err(ApiError::new(
-            ErrorCode::UnsupportedFeatureException,
-            format!("{name} is not supported by Berth yet. See docs/API-COVERAGE.md for the operations it serves."),
-        )),
+        None => Err(unsupported(name)),
     }
 }
 

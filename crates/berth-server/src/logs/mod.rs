@@ -162,27 +162,21 @@ pub static OPERATIONS: &[Operation] = &[
 
 /// The operation named `name`, if the Logs model has it.
 pub fn find(name: &str) -> Option<&'static Operation> {
-    OPERATIONS.binary_search_by(|op| op.name.cmp(name)).ok().map(|i| &OPERATIONS[i])
+    crate::dispatch::find_in(OPERATIONS, name)
 }
 
 /// Runs the named Logs operation.
 pub async fn dispatch(api: Arc<Api>, name: &str, body: Value) -> ApiResult<Value> {
-    let Some(op) = find(name) else {
-        return Err(ApiError::new(
-            ErrorCode::UnknownOperationException,
-            format!("Unknown operation {}.", berth_model::names::truncate(name, 128)),
-        ));
-    };
-    match op.handler {
-        Some(handler) => handler(api, body).await,
-        None => Err(ApiError::new(
+    crate::dispatch::run(OPERATIONS, api, name, body, |name| {
+        ApiError::new(
             ErrorCode::InvalidOperationException,
             format!(
                 "{name} is not supported by Berth. See docs/API-COVERAGE.md for the CloudWatch Logs operations it \
                  serves."
             ),
-        )),
-    }
+        )
+    })
+    .await
 }
 
 #[cfg(test)]
