@@ -100,7 +100,7 @@ RICH = {
             "portMappings": [{"containerPort": 80, "hostPort": 8080, "protocol": "tcp", "name": "http",
                               "appProtocol": "http"},
                              {"containerPort": 53, "hostPort": 5353, "protocol": "udp"}],
-            "environment": [{"name": "GREETING", "value": "héllo wörld ✓"}, {"name": "EMPTY", "value": ""}],
+            "environment": [{"name": "GREETING", "value": "héllo wörld ✓"}],
             "environmentFiles": [{"value": "arn:aws:s3:::bucket/web.env", "type": "s3"}],
             "secrets": [{"name": "DB_PASSWORD", "valueFrom": "arn:aws:ssm:us-east-1:123456789012:parameter/db"}],
             "mountPoints": [{"sourceVolume": "scratch", "containerPath": "/scratch", "readOnly": False}],
@@ -175,6 +175,15 @@ def test_every_field_round_trips(ecs):
         assert abs((datetime.datetime.now(datetime.timezone.utc) - got["registeredAt"]).total_seconds()) < 300
     # defaults ECS fills in
     assert [c.get("essential", True) for c in desc["containerDefinitions"]] == [True, False, False]
+
+
+@moto_lacks
+def test_environment_variables_without_a_value_are_left_out(ecs):
+    # ECS drops them from the definition (and so from the container); so does Berth.
+    env = [{"name": "KEPT", "value": "1"}, {"name": "EMPTY", "value": ""}, {"name": "NONE"}]
+    td = ecs.register_task_definition(**simple_td(uniq("env"), containerDefinitions=[
+        {"name": "main", "image": "busybox", "memory": 64, "environment": env}]))["taskDefinition"]
+    assert td["containerDefinitions"][0]["environment"] == [{"name": "KEPT", "value": "1"}]
 
 
 @moto_lacks

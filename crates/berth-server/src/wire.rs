@@ -158,10 +158,13 @@ async fn handle(
             Err(ApiError::new(ErrorCode::UnknownOperationException, "ECS operations are sent with POST.")),
         );
     }
-    let input = match parse_body(&body) {
+    let mut input = match parse_body(&body) {
         Ok(v) => v,
         Err(e) => return (Some(operation.to_owned()), Err(e)),
     };
+    if matches!(service, Service::Ecs | Service::Logs) {
+        absent_empty_strings(&mut input);
+    }
     // A panic in a handler is a bug; it must still end in an ECS error for this request, not a dropped connection.
     let outcome = match service {
         Service::Ecs => std::panic::AssertUnwindSafe(dispatch::dispatch(api, operation, input)).catch_unwind().await,
@@ -206,6 +209,36 @@ fn parse_body(body: &[u8]) -> ApiResult<Value> {
     Ok(value)
 }
 
+/// Members whose value is a map from string to string in the ECS and Logs models (`ContainerDefinition.dockerLabels`,
+/// `DockerVolumeConfiguration.driverOpts` and `labels`, `LogConfiguration.options`, `FirelensConfiguration.options`,
+/// and the Logs `tags`): an empty string there is a value like any other.
+const STRING_MAPS: [&str; 5] = ["dockerLabels", "driverOpts", "labels", "options", "tags"];
+
+/// Drops every object member whose value is the empty string, as ECS and CloudWatch Logs treat such a member as
+/// absent (ecs-deploy, for one, re-registers definitions with `"taskRoleArn": ""`). A required member sent empty
+/// is then missing, and its operation says so. Kept: strings in lists (`command: [""]`), the values of string maps
+/// ([`STRING_MAPS`]) and `Tag.value` in ECS tag lists, where an empty value is a real one.
+fn absent_empty_strings(value: &mut Value) {
+    match value {
+        Value::Object(members) => {
+            members.retain(|_, v| v.as_str() != Some(""));
+            for (name, member) in members.iter_mut() {
+                match member {
+                    Value::Object(_) if STRING_MAPS.contains(&name.as_str()) => {}
+                    Value::Array(tags) if name == "tags" => {
+                        for tag in tags.iter_mut().filter_map(Value::as_object_mut) {
+                            tag.retain(|k, v| k == "value" || v.as_str() != Some(""));
+                        }
+                    }
+                    other => absent_empty_strings(other),
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(absent_empty_strings),
+        _ => {}
+    }
+}
+
 /// Drops null members: the ECS API omits absent fields rather than sending null.
 fn strip_nulls(value: Value) -> Value {
     match value {
@@ -214,5 +247,49 @@ fn strip_nulls(value: Value) -> Value {
         }
         Value::Array(items) => Value::Array(items.into_iter().map(strip_nulls).collect()),
         other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_optional_strings_are_absent_but_map_values_tag_values_and_list_items_are_kept() {
+        let mut body = json!({
+            "family": "web",
+            "taskRoleArn": "",
+            "executionRoleArn": "",
+            "containerDefinitions": [{
+                "name": "main",
+                "hostname": "",
+                "command": ["sh", ""],
+                "dockerLabels": {"team": ""},
+                "logConfiguration": {"logDriver": "awslogs", "options": {"awslogs-group": ""}},
+                "environment": [{"name": "A", "value": ""}],
+            }],
+            "volumes": [{"name": "v", "dockerVolumeConfiguration": {"driver": "", "labels": {"l": ""}}}],
+            "tags": [{"key": "team", "value": ""}],
+        });
+        absent_empty_strings(&mut body);
+        assert_eq!(
+            body,
+            json!({
+                "family": "web",
+                "containerDefinitions": [{
+                    "name": "main",
+                    "command": ["sh", ""],
+                    "dockerLabels": {"team": ""},
+                    "logConfiguration": {"logDriver": "awslogs", "options": {"awslogs-group": ""}},
+                    "environment": [{"name": "A"}],
+                }],
+                "volumes": [{"name": "v", "dockerVolumeConfiguration": {"labels": {"l": ""}}}],
+                "tags": [{"key": "team", "value": ""}],
+            })
+        );
+        // CloudWatch Logs tags are a map.
+        let mut logs = json!({"logGroupName": "g", "kmsKeyId": "", "tags": {"team": ""}});
+        absent_empty_strings(&mut logs);
+        assert_eq!(logs, json!({"logGroupName": "g", "tags": {"team": ""}}));
     }
 }

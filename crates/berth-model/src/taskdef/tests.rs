@@ -1218,7 +1218,7 @@ fn every_container_field() -> Vec<(&'static str, Value)> {
         ("restartPolicy", json!({"enabled": true, "ignoredExitCodes": [0, 143], "restartAttemptPeriod": 120})),
         ("entryPoint", json!(["/bin/sh", "-c"])),
         ("command", json!(["exec app --port 8080"])),
-        ("environment", json!([{"name": "MODE", "value": "prod"}, {"name": "EMPTY", "value": ""}])),
+        ("environment", json!([{"name": "MODE", "value": "prod"}])),
         ("environmentFiles", json!([{"value": "arn:aws:s3:::bucket/app.env", "type": "s3"}])),
         ("mountPoints", json!([{"sourceVolume": "data", "containerPath": "/data", "readOnly": false}])),
         ("volumesFrom", json!([{"sourceContainer": "helper", "readOnly": true}])),
@@ -1400,6 +1400,16 @@ fn unknown_fields_and_nulls_are_dropped() {
     assert_eq!(returned["containerDefinitions"][0].get("madeUp"), None);
     assert_eq!(returned["containerDefinitions"][0].get("hostname"), None);
     assert_eq!(returned["containerDefinitions"][0]["portMappings"][0], json!({"containerPort": 80, "hostPort": 8080}));
+}
+
+#[test]
+fn environment_variables_without_a_value_are_left_out_as_ecs_does() {
+    let mut body = baseline();
+    body["containerDefinitions"][0]["environment"] =
+        json!([{"name": "KEPT", "value": "1"}, {"name": "EMPTY", "value": ""}, {"name": "NONE"}]);
+    let def = parse(body).unwrap().definition;
+    let names: Vec<_> = def.container_definitions[0].environment.iter().map(|e| e.name.as_deref()).collect();
+    assert_eq!(names, [Some("KEPT")]);
 }
 
 #[test]

@@ -129,6 +129,7 @@ pub(super) fn tags(value: Option<Value>) -> Result<Vec<Tag>, ModelError> {
 
 /// Applies every rule to the typed definition, normalising `cpu`/`memory` and setting `compatibilities`.
 pub(super) fn definition(def: &mut TaskDefinition) -> Result<(), ModelError> {
+    drop_valueless_environment(def);
     normalise_size(def)?;
     let names = container_names(def)?;
     let volume_names = volumes(def)?;
@@ -147,6 +148,14 @@ pub(super) fn definition(def: &mut TaskDefinition) -> Result<(), ModelError> {
     placement_constraints(def)?;
     task_level_fields(def)?;
     compatibilities(def)
+}
+
+/// ECS leaves environment variables registered without a value (absent or empty) out of the definition, so the
+/// container does not get them; Berth does the same, so that a definition reads back as ECS would return it.
+fn drop_valueless_environment(def: &mut TaskDefinition) {
+    for container in &mut def.container_definitions {
+        container.environment.retain(|e| e.value.as_deref().is_some_and(|v| !v.is_empty()));
+    }
 }
 
 /// Parses task `cpu`/`memory` into CPU units and MiB and stores them as integer strings.
