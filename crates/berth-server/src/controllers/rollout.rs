@@ -42,6 +42,17 @@ impl TaskView {
     fn stopped(&self) -> bool {
         self.status == Some(TaskStatus::Stopped)
     }
+
+    /// Not yet STOPPED, wanted or not: its containers may still run (a stop takes up to the stop timeout).
+    fn lingering(&self) -> bool {
+        self.status.is_some_and(|s| s < TaskStatus::Stopped)
+    }
+
+    /// RUNNING, or being stopped with its containers still up: what `runningCount` shows until the task has
+    /// stopped, as ECS counts a task it is stopping until its agent reports it stopped.
+    fn up(&self) -> bool {
+        self.status.is_some_and(|s| (TaskStatus::Running..TaskStatus::Stopped).contains(&s))
+    }
 }
 
 /// A container instance of the cluster.
@@ -156,7 +167,7 @@ pub fn plan(stored: &mut StoredService, tasks: &[TaskView], hosts: &[HostView], 
     let settled = |t: &TaskView| {
         (inputs.health_checked)(&t.deployment) || t.started_at.is_some_and(|s| now - s >= SETTLE_SECONDS)
     };
-    settle(stored, &remaining, &healthy, &settled, &mut plan, now);
+    settle(stored, tasks, &remaining, &healthy, &settled, &mut plan, now);
     plan
 }
 
@@ -468,8 +479,15 @@ fn victims(
 }
 
 /// Counts, old deployments that have drained, completion and the steady state.
+///
+/// `remaining` are the tasks still wanted after this pass; `tasks` are all of the service's tasks. A task counts
+/// toward its deployment until it has STOPPED, not only while it is wanted: a replaced deployment stays listed
+/// (ACTIVE, with the tasks still stopping in its `runningCount`) until its last task has stopped, as ECS keeps it,
+/// so that `aws ecs wait services-stable` (one deployment, running = desired) waits for old tasks that take their
+/// whole stop timeout. For the same reason a rollout completes, and a service is steady, only once they are gone.
 fn settle(
     stored: &mut StoredService,
+    tasks: &[TaskView],
     remaining: &[&TaskView],
     healthy: &dyn Fn(&TaskView) -> bool,
     settled: &dyn Fn(&TaskView) -> bool,
@@ -486,25 +504,27 @@ fn settle(
     // The deployment history keeps the failure count; each listed deployment shows it.
     let failures: BTreeMap<String, i64> =
         stored.state.history.iter().map(|r| (r.id.clone(), r.failure_count)).collect();
+    let lingering = |deployment: &str| tasks.iter().any(|t| t.deployment == deployment && t.lingering());
     for d in &mut stored.service.deployments {
         set_if_changed(&mut d.failed_tasks, failures.get(&d.id).copied().unwrap_or(0), &mut d.updated_at, now);
-        let mine: Vec<&&TaskView> = remaining.iter().filter(|t| t.deployment == d.id).collect();
-        let running = mine.iter().filter(|t| t.running()).count() as i64;
+        let wanted: Vec<&&TaskView> = remaining.iter().filter(|t| t.deployment == d.id).collect();
+        let running = tasks.iter().filter(|t| t.deployment == d.id && t.up()).count() as i64;
+        let pending = wanted.iter().filter(|t| !t.up()).count() as i64;
         set_if_changed(&mut d.running_count, running, &mut d.updated_at, now);
-        set_if_changed(&mut d.pending_count, mine.len() as i64 - running, &mut d.updated_at, now);
+        set_if_changed(&mut d.pending_count, pending, &mut d.updated_at, now);
         if d.id != primary_id {
-            set_if_changed(&mut d.desired_count, mine.len() as i64, &mut d.updated_at, now);
+            set_if_changed(&mut d.desired_count, wanted.len() as i64, &mut d.updated_at, now);
         }
     }
-    // Older deployments leave the list once they have no tasks left; a FAILED one stays beside its rollback until
-    // that completes, so clients see why the service is rolling back.
+    // Older deployments leave the list once their last task has stopped; a FAILED one stays beside its rollback
+    // until that completes, so clients see why the service is rolling back.
     let rolling_back = stored.service.deployments[0].rollout_state == "IN_PROGRESS";
     let drained: Vec<String> = stored
         .service
         .deployments
         .iter()
         .skip(1)
-        .filter(|d| !remaining.iter().any(|t| t.deployment == d.id))
+        .filter(|d| !lingering(&d.id))
         .filter(|d| !(rolling_back && d.rollout_state == "FAILED"))
         .map(|d| d.id.clone())
         .collect();
@@ -524,14 +544,17 @@ fn settle(
     let primary = &service.deployments[0];
     let primary_tasks: Vec<&&TaskView> = remaining.iter().filter(|t| t.deployment == primary.id).collect();
     let all_settled = primary_tasks.iter().all(|t| healthy(t) && settled(t));
-    let others_drained = service.deployments.iter().skip(1).all(|d| !remaining.iter().any(|t| t.deployment == d.id));
+    let others_drained = service.deployments.iter().skip(1).all(|d| !lingering(&d.id))
+        && tasks.iter().all(|t| t.deployment == primary.id || !t.lingering());
     let converged = others_drained
         && primary_tasks.len() as i64 == service.desired_count
         && all_settled
         && starting == 0
         && plan.stops.is_empty();
     if service.status != "ACTIVE" {
-        if remaining.is_empty() {
+        // ECS turns a deleted service INACTIVE once all its tasks are STOPPING or STOPPED.
+        let all_stopping = tasks.iter().all(|t| t.status.is_none_or(|s| s >= TaskStatus::Stopping));
+        if remaining.is_empty() && all_stopping {
             service.status = "INACTIVE".into();
             service.running_count = 0;
             service.pending_count = 0;
@@ -655,11 +678,25 @@ mod tests {
         broken: Vec<String>,
         /// Task definitions whose containers exit a second after they start.
         crashing: Vec<String>,
+        /// Steps a stopped task takes to reach STOPPED (its stop timeout); 0 stops it at once.
+        stop_steps: u32,
+        /// Tasks being stopped, and the steps they have left.
+        stopping: BTreeMap<String, u32>,
     }
 
     impl Sim {
         fn new(stored: StoredService, hosts: Vec<HostView>) -> Sim {
-            Sim { stored, tasks: vec![], hosts, now: 100.0, next_id: 0, broken: vec![], crashing: vec![] }
+            Sim {
+                stored,
+                tasks: vec![],
+                hosts,
+                now: 100.0,
+                next_id: 0,
+                broken: vec![],
+                crashing: vec![],
+                stop_steps: 0,
+                stopping: BTreeMap::new(),
+            }
         }
 
         /// One controller pass; returns the plan after applying it.
@@ -672,8 +709,14 @@ mod tests {
             for stop in &plan.stops {
                 let t = self.tasks.iter_mut().find(|t| t.id == stop.id).expect("stop of a known task");
                 t.desired_running = false;
-                t.status = Some(TaskStatus::Stopped);
                 t.stop_code = Some(stop_code::SERVICE_SCHEDULER_INITIATED.into());
+                if self.stop_steps == 0 {
+                    t.status = Some(TaskStatus::Stopped);
+                } else {
+                    // As StopTask does: a RUNNING task is STOPPING until its agent reports it stopped.
+                    t.status = t.status.map(|s| s.max(TaskStatus::Stopping));
+                    self.stopping.insert(t.id.clone(), self.stop_steps);
+                }
             }
             let primary = self.stored.service.deployments[0].id.clone();
             let targets: Vec<Option<String>> = match &plan.start {
@@ -702,6 +745,15 @@ mod tests {
         /// Time passes: pending tasks start (or fail to).
         fn advance(&mut self) {
             self.now += 1.0;
+            for (id, left) in &mut self.stopping {
+                *left -= 1;
+                if *left == 0
+                    && let Some(t) = self.tasks.iter_mut().find(|t| &t.id == id)
+                {
+                    t.status = Some(TaskStatus::Stopped);
+                }
+            }
+            self.stopping.retain(|_, left| *left > 0);
             let definition_of = |s: &StoredService, d: &str| {
                 s.service.deployments.iter().find(|x| x.id == d).map(|x| x.task_definition.clone())
             };
@@ -785,6 +837,60 @@ mod tests {
             let events: Vec<&str> = sim.stored.service.events.iter().map(|e| e.message.as_str()).collect();
             assert!(events.iter().any(|e| e.contains("deployment completed")), "{events:?}");
         }
+    }
+
+    #[test]
+    fn a_replaced_deployment_stays_listed_until_its_last_task_has_stopped() {
+        let mut sim = Sim::new(service(3, 100, 200, false), hosts(2));
+        sim.stop_steps = 4;
+        sim.run_to_rest(false);
+        let old = sim.stored.service.deployments[0].id.clone();
+        let now = sim.now;
+        let new = sim.stored.start_deployment("td:2", now, None);
+        let mut seen_draining_with_running_tasks = false;
+        for _ in 0..200 {
+            sim.pass();
+            let service = &sim.stored.service;
+            let old_lingering = sim.tasks.iter().any(|t| t.deployment == old && t.lingering());
+            // What `aws ecs wait services-stable` checks.
+            let stable = service.deployments.len() == 1 && service.running_count == service.desired_count;
+            if old_lingering {
+                assert!(!stable, "stable while old tasks are still stopping: {:?}", service.deployments);
+                let listed = service.deployments.iter().find(|d| d.id == old).expect("the old deployment is listed");
+                assert_eq!(listed.status, "ACTIVE");
+                seen_draining_with_running_tasks |= listed.desired_count == 0 && listed.running_count > 0;
+                assert_eq!(service.deployments[0].rollout_state, "IN_PROGRESS");
+            }
+            if stable && service.deployments[0].rollout_state == "COMPLETED" {
+                assert!(!old_lingering);
+                assert_eq!(service.deployments[0].id, new);
+                assert!(seen_draining_with_running_tasks, "never saw the old deployment's tasks stopping");
+                return;
+            }
+            sim.advance();
+        }
+        panic!("the rollout never completed");
+    }
+
+    #[test]
+    fn scale_in_is_steady_only_once_the_surplus_tasks_have_stopped() {
+        let mut sim = Sim::new(service(4, 100, 200, false), hosts(2));
+        sim.stop_steps = 3;
+        sim.run_to_rest(false);
+        sim.stored.service.desired_count = 2;
+        sim.stored.service.deployments[0].desired_count = 2;
+        let plan = sim.pass();
+        assert_eq!(plan.stops.len(), 2);
+        sim.advance();
+        sim.pass();
+        assert_eq!(sim.stored.service.running_count, 4, "stopping tasks are still up");
+        assert!(!sim.stored.state.steady);
+        for _ in 0..5 {
+            sim.advance();
+            sim.pass();
+        }
+        assert_eq!(sim.stored.service.running_count, 2);
+        assert!(sim.stored.state.steady);
     }
 
     #[test]
@@ -931,6 +1037,20 @@ mod tests {
         assert_eq!(sim.live().len(), 2);
         assert!(sim.live().iter().all(|t| t.instance.as_deref() != Some("host-1")));
         assert_eq!(sim.stored.service.desired_count, 2);
+    }
+
+    #[test]
+    fn a_deleted_service_turns_inactive_once_its_tasks_are_stopping() {
+        let mut sim = Sim::new(service(2, 100, 200, false), hosts(2));
+        sim.stop_steps = 5;
+        sim.run_to_rest(false);
+        sim.stored.service.status = "DRAINING".into();
+        sim.stored.service.desired_count = 0;
+        let p = sim.pass();
+        assert_eq!(p.stops.len(), 2);
+        assert_eq!(sim.stored.service.status, "DRAINING", "its tasks were still RUNNING in this pass");
+        sim.pass();
+        assert_eq!(sim.stored.service.status, "INACTIVE");
     }
 
     #[test]
