@@ -195,6 +195,27 @@ async fn run_task_places_reports_and_stops() {
 }
 
 #[tokio::test]
+async fn dynamic_host_ports_are_shown_once_the_container_has_started() {
+    let w = world(Duration::from_secs(60), Duration::from_secs(3600)).await;
+    let host = w.host(2048, 4096).await;
+    w.register_web(128, 0).await;
+    let out = w.ok("RunTask", json!({"taskDefinition": "web"})).await;
+    let arn = out["tasks"][0]["taskArn"].as_str().unwrap().to_owned();
+    assert_eq!(out["tasks"][0]["containers"][0]["networkBindings"], json!([]), "RunTask: not started yet");
+    // The agent is told which host port to bind.
+    let manifest = w.poll(&host, None).await;
+    let planned = manifest["tasks"][0]["task"]["containers"][0]["networkBindings"][0].clone();
+    let port = planned["hostPort"].as_i64().expect("the reserved host port reaches the agent");
+    let described = w.ok("DescribeTasks", json!({"tasks": [arn]})).await;
+    assert_eq!(described["tasks"][0]["containers"][0]["networkBindings"], json!([]), "PENDING: nothing bound");
+    let report = json!({"task": arn, "status": "RUNNING", "containers": [{"containerName": "web", "status": "RUNNING",
+        "runtimeId": "abc", "networkBindings": [planned]}]});
+    w.ok("SubmitTaskStateChange", report).await;
+    let described = w.ok("DescribeTasks", json!({"tasks": [arn]})).await;
+    assert_eq!(described["tasks"][0]["containers"][0]["networkBindings"][0]["hostPort"], port);
+}
+
+#[tokio::test]
 async fn essential_exit_reported_by_the_host_sets_its_stop_code() {
     let w = world(Duration::from_secs(60), Duration::from_secs(3600)).await;
     w.host(2048, 4096).await;
@@ -416,21 +437,30 @@ async fn hundreds_of_concurrent_run_tasks_account_for_every_task() {
         accepted.extend(c.await.unwrap().unwrap());
     }
     assert!(accepted.len() >= 44, "at least the capacity is placed: {}", accepted.len());
-    let mut live: std::collections::HashMap<String, Vec<Value>> = Default::default();
+    let mut live: std::collections::HashMap<String, usize> = Default::default();
     for chunk in accepted.chunks(100) {
         let out = w.ok("DescribeTasks", json!({"tasks": chunk})).await;
         assert_eq!(out["failures"], json!([]), "every accepted task exists");
         assert_eq!(out["tasks"].as_array().unwrap().len(), chunk.len());
         for t in out["tasks"].as_array().unwrap() {
             if t["lastStatus"] != "STOPPED" {
-                live.entry(t["containerInstanceArn"].as_str().unwrap().to_owned()).or_default().push(t.clone());
+                *live.entry(t["containerInstanceArn"].as_str().unwrap().to_owned()).or_default() += 1;
             }
         }
     }
     for (h, total_cpu) in hosts.iter().zip([4096, 4096, 2048, 1024]) {
         let inst = w.instance(h).await;
-        let tasks = live.get(h).cloned().unwrap_or_default();
+        // The host ports each live task holds are in its agent's manifest (never-started containers show none).
+        let manifest = w.poll(h, None).await;
+        let tasks: Vec<Value> = manifest["tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["task"].clone())
+            .filter(|t| t["lastStatus"] != "STOPPED")
+            .collect();
         let n = tasks.len() as i64;
+        assert_eq!(live.get(h).copied().unwrap_or_default(), tasks.len(), "{h}: the manifest holds the live tasks");
         assert_eq!(remaining(&inst, "CPU").as_i64().unwrap(), total_cpu - 256 * n, "{h}");
         assert_eq!(remaining(&inst, "MEMORY").as_i64().unwrap(), 8192 - 100 * n, "{h}");
         assert_eq!(inst["pendingTasksCount"].as_i64().unwrap() + inst["runningTasksCount"].as_i64().unwrap(), n);

@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 
 use crate::api::Api;
 use crate::error::{ApiError, ApiResult};
-use crate::ops::tasks::{Assignment, StoredTask, finish_stop, present, task_key};
+use crate::ops::tasks::{Assignment, StoredTask, finish_stop, task_key};
 use crate::resources;
 use crate::state::{self, keys};
 
@@ -54,7 +54,7 @@ pub async fn poll(api: &Api, req: PollRequest) -> ApiResult<Value> {
         let Ok(assignment) = serde_json::from_slice::<Assignment>(&kv.value) else { continue };
         let (_, task_id) = arn::scoped_id(&assignment.task_arn, "task");
         if let Some(t) = state::get::<StoredTask>(api.store.as_ref(), &keys::task(&cluster, task_id)).await? {
-            tasks.push(AssignedTask { task: present(t.value.task, true), task_definition: assignment.task_definition });
+            tasks.push(AssignedTask { task: t.value.for_agent(), task_definition: assignment.task_definition });
         }
     }
     let status = state::get::<ContainerInstance>(api.store.as_ref(), &instance_key)

@@ -35,6 +35,27 @@ pub struct StoredTask {
     pub task: Task,
     #[serde(default)]
     pub reservation: Reservation,
+    /// The host ports the scheduler chose for each container's dynamic port mappings, by container name. The agent
+    /// binds exactly these ([`StoredTask::for_agent`]); `networkBindings` shows them only once the container has
+    /// started and its agent reports them, as ECS shows bindings only for containers that ran.
+    #[serde(rename = "assignedBindings", default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub assigned_bindings: BTreeMap<String, Vec<NetworkBinding>>,
+}
+
+impl StoredTask {
+    /// The task as its agent receives it: containers that have reported no bindings yet carry the ones reserved
+    /// for them.
+    pub fn for_agent(self) -> Task {
+        let mut task = present(self.task, true);
+        for container in &mut task.containers {
+            if container.network_bindings.is_empty()
+                && let Some(assigned) = self.assigned_bindings.get(&container.name)
+            {
+                container.network_bindings.clone_from(assigned);
+            }
+        }
+        task
+    }
 }
 
 /// What an instance's agent is told to run (see `keys::assignment`).
@@ -591,6 +612,7 @@ fn create_tasks(api: &Api, launch: &Launch, view: &View, placed: &[Placement]) -
         };
         let mut gpus = granted.gpu_ids.iter();
         let (mut dynamic_tcp, mut dynamic_udp) = (granted.dynamic_tcp.iter(), granted.dynamic_udp.iter());
+        let mut assigned_bindings = BTreeMap::new();
         let containers = launch
             .definition
             .container_definitions
@@ -598,7 +620,7 @@ fn create_tasks(api: &Api, launch: &Launch, view: &View, placed: &[Placement]) -
             .map(|c| {
                 let c = launch.overrides.apply_to(c);
                 // Dynamic host ports are chosen here, so the agent binds exactly what the instance record holds.
-                let network_bindings = c
+                let network_bindings: Vec<NetworkBinding> = c
                     .port_mappings
                     .iter()
                     .filter(|m| matches!(resources::host_port(m, host_mode), resources::HostPort::Dynamic))
@@ -615,6 +637,9 @@ fn create_tasks(api: &Api, launch: &Launch, view: &View, placed: &[Placement]) -
                         })
                     })
                     .collect();
+                if !network_bindings.is_empty() {
+                    assigned_bindings.insert(c.name.clone(), network_bindings);
+                }
                 Container {
                     container_arn: api.scope.container(
                         &launch.cluster,
@@ -629,7 +654,7 @@ fn create_tasks(api: &Api, launch: &Launch, view: &View, placed: &[Placement]) -
                     last_status: "PENDING".into(),
                     exit_code: None,
                     reason: None,
-                    network_bindings,
+                    network_bindings: vec![],
                     network_interfaces: vec![],
                     health_status: c.health_check.as_ref().map(|_| "UNKNOWN".into()),
                     cpu: Some(c.cpu.unwrap_or(0).to_string()),
@@ -683,7 +708,10 @@ fn create_tasks(api: &Api, launch: &Launch, view: &View, placed: &[Placement]) -
         let record = records.entry(p.node).or_insert_with(|| instance.clone());
         resources::apply(record, &reservation, 1);
         resources::count_transition(record, None, Some(TaskStatus::Provisioning));
-        ops.push(state::put(keys::task(&launch.cluster, &id), &StoredTask { task: task.clone(), reservation })?);
+        ops.push(state::put(
+            keys::task(&launch.cluster, &id),
+            &StoredTask { task: task.clone(), reservation, assigned_bindings },
+        )?);
         ops.push(state::put(keys::assignment(&launch.cluster, &instance_id, &id), &assignment)?);
         tasks.push(task);
     }
