@@ -416,6 +416,48 @@ def test_group_lifecycle_and_retention(srv, ecs, logs):
         logs.delete_log_group(logGroupName=n)
 
 
+def test_group_tags_by_arn_and_by_name(srv, logs):
+    """Tags on log groups as CloudWatch keeps them (what Terraform's aws_cloudwatch_log_group reads and writes)."""
+    name = f"/berth/{uniq('tagged')}"
+    logs.create_log_group(logGroupName=name, tags={"team": "ml", "empty": ""})
+    [g] = logs.describe_log_groups(logGroupNamePrefix=name)["logGroups"]
+    arn = g["logGroupArn"]
+    assert g["arn"] == arn + ":*"
+    assert logs.list_tags_for_resource(resourceArn=arn)["tags"] == {"team": "ml", "empty": ""}
+    # The aws CLI, by ARN (also with DescribeLogGroups' trailing ':*').
+    srv.cli("logs", "tag-resource", "--resource-arn", g["arn"], "--tags", "cost=42,team=research")
+    _, out, _ = srv.cli("logs", "list-tags-for-resource", "--resource-arn", arn)
+    assert out["tags"] == {"team": "research", "empty": "", "cost": "42"}
+    logs.untag_resource(resourceArn=arn, tagKeys=["empty", "never-set"])
+    assert logs.list_tags_log_group(logGroupName=name)["tags"] == {"team": "research", "cost": "42"}
+    # The older operations, by name.
+    srv.cli("logs", "tag-log-group", "--log-group-name", name, "--tags", "stage=dev")
+    srv.cli("logs", "untag-log-group", "--log-group-name", name, "--tags", "cost")
+    _, out, _ = srv.cli("logs", "list-tags-log-group", "--log-group-name", name)
+    assert out["tags"] == {"team": "research", "stage": "dev"}
+
+    # Limits and errors.
+    fifty = {f"k{i}": "v" for i in range(49)}  # with the two it has: 51
+    code, msg = expect_error(logs.tag_resource, "TooManyTagsException", resourceArn=arn, tags=fifty)
+    assert "50" in msg, msg
+    assert len(logs.list_tags_for_resource(resourceArn=arn)["tags"]) == 2, "a refused request changes nothing"
+    expect_error(logs.tag_log_group, "InvalidParameterException", logGroupName=name, tags=fifty)
+    expect_error(logs.tag_resource, "InvalidParameterException", "aws:", resourceArn=arn, tags={"aws:x": "1"})
+    expect_error(logs.tag_resource, "InvalidParameterException", "tags", resourceArn=arn, tags={"a*b": "1"})
+    missing = arn.replace(name, name + "-none")
+    for fn, kw in [(logs.list_tags_for_resource, {}), (logs.tag_resource, {"tags": {"a": "b"}}),
+                   (logs.untag_resource, {"tagKeys": ["a"]})]:
+        expect_error(fn, "ResourceNotFoundException", resourceArn=missing, **kw)
+    expect_error(logs.list_tags_for_resource, "ResourceNotFoundException",
+                 resourceArn=f"arn:aws:logs:{REGION}:123456789012:destination:nope")
+    expect_error(logs.list_tags_for_resource, "InvalidParameterException", "resourceArn",
+                 resourceArn="arn:aws:ecs:us-east-1:123456789012:cluster/default")
+    expect_error(logs.list_tags_log_group, "ResourceNotFoundException", logGroupName=name + "-none")
+    expect_error(logs.untag_log_group, "ResourceNotFoundException", logGroupName=name + "-none", tags=["a"])
+    logs.delete_log_group(logGroupName=name)
+    expect_error(logs.list_tags_for_resource, "ResourceNotFoundException", resourceArn=arn)
+
+
 # --- a host that is gone ------------------------------------------------------------------------------------------
 
 @pytest.fixture()

@@ -31,6 +31,8 @@ pub enum ErrorCode {
     /// CloudWatch Logs: the agent holding a log stream cannot be reached (disconnected, gone or not answering).
     ServiceUnavailableException,
     TargetNotFoundException,
+    /// CloudWatch Logs: TagResource would leave a resource with more than 50 tags.
+    TooManyTagsException,
     UnknownOperationException,
     UnrecognizedClientException,
     UnsupportedFeatureException,
@@ -59,6 +61,7 @@ impl ErrorCode {
             ErrorCode::ServiceNotFoundException => "ServiceNotFoundException",
             ErrorCode::ServiceUnavailableException => "ServiceUnavailableException",
             ErrorCode::TargetNotFoundException => "TargetNotFoundException",
+            ErrorCode::TooManyTagsException => "TooManyTagsException",
             ErrorCode::UnknownOperationException => "UnknownOperationException",
             ErrorCode::UnrecognizedClientException => "UnrecognizedClientException",
             ErrorCode::UnsupportedFeatureException => "UnsupportedFeatureException",
@@ -88,6 +91,7 @@ impl ErrorCode {
             | ErrorCode::ServiceNotActiveException
             | ErrorCode::ServiceNotFoundException
             | ErrorCode::TargetNotFoundException
+            | ErrorCode::TooManyTagsException
             | ErrorCode::UnknownOperationException
             | ErrorCode::UnsupportedFeatureException => 400,
             // A host that is gone is not a fault a retry fixes within seconds; 400 keeps SDKs (which retry 5xx

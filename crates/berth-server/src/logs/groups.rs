@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use crate::api::Api;
 use crate::error::{ApiError, ApiResult, ErrorCode};
-use crate::logs::{index, link, now_millis, validate};
+use crate::logs::{index, link, now_millis, tags, validate};
 use crate::state::{self, keys};
 
 /// A log group as stored.
@@ -121,7 +121,7 @@ pub async fn create_log_group(api: &Api, req: CreateLogGroupRequest) -> ApiResul
         )));
     }
     let tags = req.tags.unwrap_or_default();
-    check_tags(&tags)?;
+    tags::check(&tags)?;
     let key = keys::log_group(&req.log_group_name);
     let record = LogGroupRecord::new(api, &req.log_group_name, req.log_group_class, tags);
     let created = api.store.txn(vec![Compare::absent(key.clone())], vec![state::put(key, &record)?]).await?;
@@ -129,25 +129,6 @@ pub async fn create_log_group(api: &Api, req: CreateLogGroupRequest) -> ApiResul
         return Err(ApiError::new(ErrorCode::ResourceAlreadyExistsException, "The specified log group already exists"));
     }
     Ok(json!({}))
-}
-
-/// CloudWatch's tag limits: at most 50, keys 1 to 128 characters, values at most 256.
-fn check_tags(tags: &BTreeMap<String, String>) -> ApiResult<()> {
-    if tags.len() > 50 {
-        return Err(ApiError::invalid("tags: a log group can have at most 50 tags."));
-    }
-    for (k, v) in tags {
-        if k.is_empty() || k.chars().count() > 128 {
-            return Err(ApiError::invalid("tags: keys must be 1 to 128 characters."));
-        }
-        if k.starts_with("aws:") {
-            return Err(ApiError::invalid("tags: keys starting with 'aws:' are reserved."));
-        }
-        if v.chars().count() > 256 {
-            return Err(ApiError::invalid("tags: values can be at most 256 characters."));
-        }
-    }
-    Ok(())
 }
 
 #[derive(Debug, Deserialize)]
@@ -316,13 +297,5 @@ mod tests {
         assert_eq!(decode_name_token(&hex::encode("/ecs/a")).unwrap(), "/ecs/a");
         assert!(decode_name_token("zz").is_err());
         assert!(decode_name_token(&hex::encode("a b")).is_err());
-    }
-
-    #[test]
-    fn tag_limits() {
-        let many: BTreeMap<String, String> = (0..51).map(|i| (format!("k{i}"), String::new())).collect();
-        assert!(check_tags(&many).is_err());
-        assert!(check_tags(&BTreeMap::from([("aws:x".into(), "v".into())])).is_err());
-        assert!(check_tags(&BTreeMap::from([("team".into(), "ml".into())])).is_ok());
     }
 }

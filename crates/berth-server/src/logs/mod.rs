@@ -2,8 +2,9 @@
 //!
 //! The server keeps log groups and an index of which container instance holds each stream; the events stay on
 //! the hosts, and the agents serve them over their link endpoint ([`berth_model::logs`]). Modules: [`validate`]
-//! (input checks), [`groups`] (the group operations), [`index`] (the stream index written when tasks are placed),
-//! [`link`] (calling agents), [`streams`] (DescribeLogStreams), [`events`] (GetLogEvents, FilterLogEvents).
+//! (input checks), [`groups`] (the group operations), [`tags`] (tags on groups), [`index`] (the stream index
+//! written when tasks are placed), [`link`] (calling agents), [`streams`] (DescribeLogStreams), [`events`]
+//! (GetLogEvents, FilterLogEvents).
 //!
 //! Every operation of the botocore Logs model is in [`OPERATIONS`]; those without a handler answer
 //! `InvalidOperationException` naming the operation, and names outside the model `UnknownOperationException`.
@@ -21,6 +22,7 @@ mod groups;
 mod index;
 mod link;
 mod streams;
+mod tags;
 mod validate;
 
 pub use index::{ensure_groups, stream_ops};
@@ -124,8 +126,8 @@ pub static OPERATIONS: &[Operation] = &[
     Operation { name: "ListLogGroupsForQuery", handler: None },
     Operation { name: "ListScheduledQueries", handler: None },
     Operation { name: "ListSourcesForS3TableIntegration", handler: None },
-    Operation { name: "ListTagsForResource", handler: None },
-    Operation { name: "ListTagsLogGroup", handler: None },
+    Operation { name: "ListTagsForResource", handler: Some(handler!(tags::list_tags_for_resource)) },
+    Operation { name: "ListTagsLogGroup", handler: Some(handler!(tags::list_tags_log_group)) },
     Operation { name: "PutAccountPolicy", handler: None },
     Operation { name: "PutBearerTokenAuthentication", handler: None },
     Operation { name: "PutDataProtectionPolicy", handler: None },
@@ -147,12 +149,12 @@ pub static OPERATIONS: &[Operation] = &[
     Operation { name: "StartLiveTail", handler: None },
     Operation { name: "StartQuery", handler: None },
     Operation { name: "StopQuery", handler: None },
-    Operation { name: "TagLogGroup", handler: None },
-    Operation { name: "TagResource", handler: None },
+    Operation { name: "TagLogGroup", handler: Some(handler!(tags::tag_log_group)) },
+    Operation { name: "TagResource", handler: Some(handler!(tags::tag_resource)) },
     Operation { name: "TestMetricFilter", handler: None },
     Operation { name: "TestTransformer", handler: None },
-    Operation { name: "UntagLogGroup", handler: None },
-    Operation { name: "UntagResource", handler: None },
+    Operation { name: "UntagLogGroup", handler: Some(handler!(tags::untag_log_group)) },
+    Operation { name: "UntagResource", handler: Some(handler!(tags::untag_resource)) },
     Operation { name: "UpdateAnomaly", handler: None },
     Operation { name: "UpdateDeliveryConfiguration", handler: None },
     Operation { name: "UpdateLogAnomalyDetector", handler: None },

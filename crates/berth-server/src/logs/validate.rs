@@ -81,7 +81,7 @@ pub fn group_of(name: Option<&str>, identifier: Option<&str>) -> ApiResult<Strin
 }
 
 /// The group name inside `aws:logs:<region>:<account>:log-group:<name>[:*]` (the ARN without `arn:`).
-fn arn_group(rest: &str) -> Option<&str> {
+pub(crate) fn arn_group(rest: &str) -> Option<&str> {
     let mut parts = rest.splitn(5, ':');
     let _partition = parts.next()?;
     if parts.next()? != "logs" {
