@@ -1,4 +1,4 @@
-//! Random request bodies against every implemented operation: whatever arrives, the answer is a 200 or a 4xx ECS
+//! Random request bodies against the implemented ECS operations and the served CloudWatch Logs operations: whatever arrives, the answer is a 200 or a 4xx ECS
 //! error with `__type` and `message`, never a 5xx or a dropped connection, and the server keeps serving.
 
 use berth_e2e::Berth;
@@ -75,7 +75,48 @@ const FIELDS: [&str; 40] = [
     "tagKeys",
 ];
 
-const STRINGS: [&str; 12] = [
+/// The CloudWatch Logs operations Berth serves, and the field names of their model.
+const LOGS_OPERATIONS: [&str; 14] = [
+    "CreateLogGroup",
+    "DeleteLogGroup",
+    "DescribeLogGroups",
+    "PutRetentionPolicy",
+    "DeleteRetentionPolicy",
+    "DescribeLogStreams",
+    "GetLogEvents",
+    "FilterLogEvents",
+    "TagResource",
+    "UntagResource",
+    "ListTagsForResource",
+    "TagLogGroup",
+    "UntagLogGroup",
+    "ListTagsLogGroup",
+];
+
+const LOGS_FIELDS: [&str; 20] = [
+    "logGroupName",
+    "logGroupIdentifier",
+    "logGroupNamePrefix",
+    "logGroupNamePattern",
+    "logGroupClass",
+    "logStreamName",
+    "logStreamNames",
+    "logStreamNamePrefix",
+    "retentionInDays",
+    "resourceArn",
+    "tags",
+    "tagKeys",
+    "kmsKeyId",
+    "limit",
+    "nextToken",
+    "startTime",
+    "endTime",
+    "startFromHead",
+    "filterPattern",
+    "orderBy",
+];
+
+const STRINGS: [&str; 14] = [
     "",
     "default",
     "ml",
@@ -88,6 +129,8 @@ const STRINGS: [&str; 12] = [
     "ünïcødé",
     "arn:aws:ecs:us-east-1:000000000000:cluster/ml",
     "arn:aws:ecs:us-east-1:000000000000:task-definition/web:1",
+    "/ecs/web",
+    "arn:aws:logs:us-east-1:000000000000:log-group:/ecs/web:*",
 ];
 
 struct Rng(u64);
@@ -101,7 +144,7 @@ impl Rng {
     }
 }
 
-fn value(rng: &mut Rng, depth: u32) -> Value {
+fn value(rng: &mut Rng, fields: &[&str], depth: u32) -> Value {
     match rng.below(if depth > 3 { 6 } else { 9 }) {
         0 => Value::Null,
         1 => json!(rng.below(2) == 0),
@@ -109,15 +152,15 @@ fn value(rng: &mut Rng, depth: u32) -> Value {
         3 => json!(1e300),
         4 => json!(STRINGS[rng.below(STRINGS.len() as u64) as usize]),
         5 => json!("z".repeat(rng.below(3000) as usize)),
-        6 | 7 => object(rng, depth + 1),
-        _ => Value::Array((0..rng.below(4)).map(|_| value(rng, depth + 1)).collect()),
+        6 | 7 => object(rng, fields, depth + 1),
+        _ => Value::Array((0..rng.below(4)).map(|_| value(rng, fields, depth + 1)).collect()),
     }
 }
 
-fn object(rng: &mut Rng, depth: u32) -> Value {
+fn object(rng: &mut Rng, fields: &[&str], depth: u32) -> Value {
     let mut map = Map::new();
     for _ in 0..rng.below(6) {
-        map.insert(FIELDS[rng.below(FIELDS.len() as u64) as usize].to_owned(), value(rng, depth));
+        map.insert(fields[rng.below(fields.len() as u64) as usize].to_owned(), value(rng, fields, depth));
     }
     Value::Object(map)
 }
@@ -126,15 +169,28 @@ fn object(rng: &mut Rng, depth: u32) -> Value {
 async fn random_bodies_never_break_the_server() {
     let dir = tempfile::tempdir().expect("tempdir");
     let berth = Berth::start_with(dir.path(), &["--auth", "none", "--no-agent"]);
+    let ecs = ("AmazonEC2ContainerServiceV20141113", &OPERATIONS[..], &FIELDS[..], 0xB5AD_4ECE_DA1C_E2A9);
+    let logs = ("Logs_20140328", &LOGS_OPERATIONS[..], &LOGS_FIELDS[..], 0x10C5_F022_D15E_A5E5);
+    for (prefix, operations, fields, seed) in [ecs, logs] {
+        fuzz(&berth, prefix, operations, fields, seed).await;
+    }
+}
+
+/// Sends 1,500 random bodies to `operations` under the target `prefix`.
+async fn fuzz(berth: &Berth, prefix: &str, operations: &[&str], fields: &[&str], seed: u64) {
     let client = reqwest::Client::new();
-    let mut rng = Rng(0xB5AD_4ECE_DA1C_E2A9);
+    let mut rng = Rng(seed);
     let mut statuses = std::collections::BTreeMap::new();
     for i in 0..1500 {
-        let op = OPERATIONS[rng.below(OPERATIONS.len() as u64) as usize];
-        let body = if i % 50 == 0 { b"{\"unterminated".to_vec() } else { object(&mut rng, 0).to_string().into_bytes() };
+        let op = operations[rng.below(operations.len() as u64) as usize];
+        let body = if i % 50 == 0 {
+            b"{\"unterminated".to_vec()
+        } else {
+            object(&mut rng, fields, 0).to_string().into_bytes()
+        };
         let resp = client
             .post(berth.endpoint())
-            .header("x-amz-target", format!("AmazonEC2ContainerServiceV20141113.{op}"))
+            .header("x-amz-target", format!("{prefix}.{op}"))
             .header("content-type", "application/x-amz-json-1.1")
             .body(body.clone())
             .send()
@@ -153,7 +209,7 @@ async fn random_bodies_never_break_the_server() {
         *statuses.entry(status).or_insert(0) += 1;
     }
     // Both outcomes occurred, so the bodies reached real handlers and validators.
-    assert!(statuses.contains_key(&200) && statuses.contains_key(&400), "{statuses:?}");
+    assert!(statuses.contains_key(&200) && statuses.contains_key(&400), "{prefix}: {statuses:?}");
     let health = client.get(format!("{}/healthz", berth.endpoint())).send().await.expect("still serving");
     assert_eq!(health.status().as_u16(), 200);
 }
