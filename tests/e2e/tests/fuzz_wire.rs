@@ -1,5 +1,6 @@
-//! Random request bodies against the implemented ECS operations and the served CloudWatch Logs operations: whatever arrives, the answer is a 200 or a 4xx ECS
-//! error with `__type` and `message`, never a 5xx or a dropped connection, and the server keeps serving.
+//! Random request bodies against the implemented ECS operations and the served CloudWatch Logs operations: whatever
+//! arrives, the answer is a 200 or a 4xx error with `__type` and `message`, never a 5xx or a dropped connection, and
+//! the server keeps serving.
 
 use berth_e2e::Berth;
 use serde_json::{Map, Value, json};
