@@ -138,6 +138,27 @@ pub struct Deployment {
     pub network_configuration: Option<Value>,
 }
 
+/// `Service.availabilityZoneRebalancing`: whether the service scheduler restores an even spread of the service's
+/// tasks over availability zones after an imbalance. A service stored before Berth knew the member reads as
+/// DISABLED, as ECS treats a service that never had a value.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum AzRebalancing {
+    Enabled,
+    #[default]
+    Disabled,
+}
+
+impl AzRebalancing {
+    pub fn parse(value: &str) -> Option<AzRebalancing> {
+        match value {
+            "ENABLED" => Some(AzRebalancing::Enabled),
+            "DISABLED" => Some(AzRebalancing::Disabled),
+            _ => None,
+        }
+    }
+}
+
 /// An entry of `Service.events`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -189,6 +210,8 @@ pub struct Service {
     pub load_balancers: Vec<Value>,
     #[serde(default)]
     pub service_registries: Vec<Value>,
+    #[serde(default)]
+    pub availability_zone_rebalancing: AzRebalancing,
 }
 
 /// ECS keeps a service's last 100 events.
@@ -275,6 +298,17 @@ pub struct ServiceDeployment {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rollback: Option<Rollback>,
     pub deployment_circuit_breaker: ServiceDeploymentCircuitBreaker,
+    pub alarms: ServiceDeploymentAlarms,
+}
+
+/// `ServiceDeploymentAlarms`: Berth has no CloudWatch alarms, so a deployment's are always DISABLED.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceDeploymentAlarms {
+    /// TRIGGERED, MONITORING, MONITORING_COMPLETE or DISABLED.
+    pub status: String,
+    pub alarm_names: Vec<String>,
+    pub triggered_alarm_names: Vec<String>,
 }
 
 #[cfg(test)]

@@ -2,8 +2,8 @@
 //! agents (the real agent code on a fake runtime, in this process) in one cluster, driven by aws-sdk-ecs.
 //! A killed container and a lost host are replaced, a rolling update is checked against its bounds at every step,
 //! a bad image and a never-healthy revision trip the circuit breaker and roll back, DAEMON services follow the
-//! instances, draining moves service tasks (and only those), a deployment survives a server crash, and a forced
-//! DeleteService stops everything.
+//! instances, draining moves service tasks (and only those), AZ rebalancing evens out the zones when a lost host
+//! returns, a deployment survives a server crash, and a forced DeleteService stops everything.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::Command;
@@ -431,6 +431,97 @@ async fn tasks_of_a_lost_host_are_replaced_on_the_remaining_one() {
     let ci = ecs.describe_container_instances().container_instances(&lost).send().await.expect("describe ci");
     assert!(!ci.container_instances()[0].agent_connected(), "the silent instance is disconnected");
     assert_eq!(s.running_count(), 4);
+}
+
+/// AZ rebalancing (on by default): a zone whose host is lost gives its tasks to the other zone; when the host comes
+/// back, the service moves tasks back until the zones are even, never running more than maximumPercent allows nor
+/// fewer healthy tasks than minimumHealthyPercent.
+#[tokio::test(flavor = "multi_thread")]
+async fn az_rebalancing_evens_out_the_zones_when_a_lost_host_comes_back() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let berth = Berth::start_with(dir.path(), &["--no-agent", "--agent-deadline", "3"]);
+    let ecs = berth.ecs();
+    let a1 = hollow_agent(&berth, dir.path(), "az-a1", "lab-a", &[]).await;
+    let a2 = hollow_agent(&berth, dir.path(), "az-a2", "lab-a", &[]).await;
+    let b = hollow_agent(&berth, dir.path(), "az-b", "lab-b", &[]).await;
+    let zone_of: BTreeMap<String, &str> = [
+        (a1.container_instance_arn.clone(), "lab-a"),
+        (a2.container_instance_arn.clone(), "lab-a"),
+        (b.container_instance_arn.clone(), "lab-b"),
+    ]
+    .into();
+    let per_zone = |tasks: &[Task]| {
+        let mut counts = BTreeMap::new();
+        for t in active(tasks) {
+            let zone = t.container_instance_arn().and_then(|i| zone_of.get(i)).copied().unwrap_or("-");
+            *counts.entry(zone.to_owned()).or_insert(0) += 1;
+        }
+        counts
+    };
+    let td = register(&ecs, "svc-az", sleeper("app").build()).await;
+    let created = ecs
+        .create_service()
+        .service_name("svc-az")
+        .task_definition(&td)
+        .desired_count(4)
+        .deployment_configuration(config(200, 100, false))
+        .send()
+        .await
+        .expect("create");
+    let service = created.service().expect("service");
+    assert_eq!(service.availability_zone_rebalancing().map(|r| r.as_str()), Some("ENABLED"), "ECS's default");
+    wait_service(&ecs, "svc-az", "steady", STEADY, |s| is_steady(s, 4, &td)).await;
+    let even = BTreeMap::from([("lab-a".to_owned(), 2), ("lab-b".to_owned(), 2)]);
+    assert_eq!(per_zone(&snapshot(&ecs, "svc-az").await), even);
+
+    // Zone b's host goes silent: its tasks are replaced in zone a.
+    b.shutdown();
+    wait_tasks(&ecs, "svc-az", "4 RUNNING in lab-a", Duration::from_secs(60), |ts| {
+        per_zone(ts) == BTreeMap::from([("lab-a".to_owned(), 4)]) && active(ts).iter().all(|t| running(t))
+    })
+    .await;
+    wait_service(&ecs, "svc-az", "steady in one zone", STEADY, |s| is_steady(s, 4, &td)).await;
+
+    // It comes back (the same instance): the service moves two tasks back to zone b, within its bounds.
+    let b = hollow_agent(&berth, dir.path(), "az-b", "lab-b", &[]).await;
+    let deadline = Instant::now() + STEADY;
+    loop {
+        let tasks = snapshot(&ecs, "svc-az").await;
+        let live = active(&tasks);
+        assert!(live.len() <= 8, "maximumPercent 200 allows 8 tasks, {} are live", live.len());
+        assert!(live.iter().filter(|t| running(t)).count() >= 4, "minimumHealthyPercent 100: {}", live.len());
+        let s = describe_service(&ecs, "svc-az").await;
+        if per_zone(&tasks) == even && is_steady(&s, 4, &td) && live.len() == 4 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "never rebalanced: {:?}\n{}", per_zone(&tasks), summary(&s));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let ev = events(&describe_service(&ecs, "svc-az").await);
+    let said = |needle: &str| ev.iter().any(|e| e.contains(needle));
+    assert!(
+        said(
+            "service (svc-az) is not AZ balanced with 4 tasks in lab-a and 0 tasks in lab-b. AZ Rebalancing in progress."
+        ),
+        "{ev:#?}"
+    );
+    assert!(said("tasks in lab-b to AZ Rebalance:"), "{ev:#?}");
+    assert!(said("running tasks in lab-a due to AZ rebalancing:"), "{ev:#?}");
+    assert!(said("service (svc-az) is AZ balanced with 2 tasks in lab-a and 2 tasks in lab-b."), "{ev:#?}");
+
+    // Turned off, a new imbalance stays.
+    ecs.update_service()
+        .service("svc-az")
+        .availability_zone_rebalancing(aws_sdk_ecs::types::AvailabilityZoneRebalancing::Disabled)
+        .send()
+        .await
+        .expect("disable");
+    let s = describe_service(&ecs, "svc-az").await;
+    assert_eq!(s.availability_zone_rebalancing().map(|r| r.as_str()), Some("DISABLED"));
+    assert_eq!(s.deployments().len(), 1, "changing it starts no deployment");
+    for agent in [a1, a2, b] {
+        agent.shutdown();
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

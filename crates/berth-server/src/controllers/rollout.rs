@@ -10,9 +10,11 @@
 
 use std::collections::BTreeMap;
 
+use berth_model::service::AzRebalancing;
 use berth_model::task::{TaskStatus, stop_code};
 use berth_scheduler::{BinpackField, SpreadField, Strategy};
 
+use super::rebalance;
 use crate::ops::services::{StoredService, Throttle};
 
 /// A task of the service, as the planner needs it.
@@ -82,6 +84,11 @@ pub struct Inputs<'a> {
 pub enum Start {
     Count(usize),
     On(Vec<String>),
+    /// `count` tasks on instances of one availability zone (AZ rebalancing).
+    InZone {
+        zone: String,
+        count: usize,
+    },
 }
 
 /// A task to stop, with ECS's stop reason.
@@ -108,13 +115,22 @@ pub const HEALTH_REASON: &str = "Task failed container health checks";
 /// instead of being declared done (Docker Swarm's update monitor serves the same purpose, 5 s by default).
 pub const SETTLE_SECONDS: f64 = 5.0;
 
-/// Launch back-off: from the third task in a row that stopped before RUNNING, 5 s doubling up to 15 minutes.
+/// Launch back-off for tasks that stop before reaching RUNNING, by failures in a row: the first is retried after a
+/// second; from the second ([`THROTTLE_FROM`]) launches are throttled, 5 s doubling up to 15 minutes. Tasks launched
+/// together fail together, so the pause after the first failure lets the rest of a batch report before more are
+/// launched; throttling then begins before the circuit breaker (at least three failures) can trip, and, as on ECS,
+/// "unable to consistently start tasks" is said while the failing deployment is still PRIMARY, which is what
+/// deploy tools such as ecs-deploy watch for.
 fn backoff_seconds(failures: u32) -> f64 {
-    if failures < 3 {
-        return 0.0;
+    match failures {
+        0 => 0.0,
+        1 => 1.0,
+        n => (5.0 * 2f64.powi((n - THROTTLE_FROM).min(10) as i32)).min(900.0),
     }
-    (5.0 * 2f64.powi((failures - 3).min(10) as i32)).min(900.0)
 }
+
+/// Failures in a row from which launches are throttled and the service says so.
+const THROTTLE_FROM: u32 = 2;
 
 /// Decides one pass for `stored` and updates it (counts, deployments, breaker, events bookkeeping).
 pub fn plan(stored: &mut StoredService, tasks: &[TaskView], hosts: &[HostView], inputs: &Inputs) -> Plan {
@@ -154,7 +170,8 @@ pub fn plan(stored: &mut StoredService, tasks: &[TaskView], hosts: &[HostView], 
     }
     let stopped_now: Vec<String> = plan.stops.iter().map(|s| s.id.clone()).collect();
     let remaining: Vec<&TaskView> = live.iter().copied().filter(|t| !stopped_now.contains(&t.id)).collect();
-    let scheduled: Vec<&Stop> = plan.stops.iter().filter(|s| s.reason != HEALTH_REASON).collect();
+    let scheduled: Vec<&Stop> =
+        plan.stops.iter().filter(|s| s.reason != HEALTH_REASON && s.reason != rebalance::REASON).collect();
     if !scheduled.is_empty() {
         let names: Vec<String> = scheduled.iter().map(|s| format!("(task {})", s.id)).collect();
         plan.events.push(format!(
@@ -193,14 +210,12 @@ fn account_stopped(stored: &mut StoredService, tasks: &[TaskView], inputs: &Inpu
             if never_ran {
                 let throttle = &mut stored.state.throttle;
                 throttle.failures += 1;
-                let delay = backoff_seconds(throttle.failures);
-                if delay > 0.0 {
-                    if throttle.until <= now {
-                        plan.events
-                            .push(format!("(service {name}) is unable to consistently start tasks successfully."));
-                    }
-                    throttle.until = now + delay;
+                // Said when throttling begins, and again when it resumes after launches were let through.
+                let throttling = throttle.failures >= THROTTLE_FROM;
+                if throttling && (throttle.failures == THROTTLE_FROM || throttle.until <= now) {
+                    plan.events.push(format!("(service {name}) is unable to consistently start tasks successfully."));
                 }
+                throttle.until = throttle.until.max(now + backoff_seconds(throttle.failures));
             }
         } else if t.deployment == primary && t.running() {
             let health_checked = (inputs.health_checked)(&t.deployment);
@@ -311,10 +326,9 @@ fn plan_replica(
     let service = &stored.service;
     let primary = &service.deployments[0];
     let desired = if service.status == "ACTIVE" { service.desired_count } else { 0 };
-    let config = &service.deployment_configuration;
+    let config = service.deployment_configuration.clone();
     let max_total = config.max_tasks(desired);
     let min_healthy = config.min_healthy(desired);
-    let scale_reason = format!("Scaling activity initiated by (deployment {})", primary.id);
     let accepts = |t: &TaskView| {
         t.instance.as_deref().is_none_or(|arn| hosts.iter().find(|h| h.arn == arn).is_none_or(|h| h.active))
     };
@@ -322,9 +336,22 @@ fn plan_replica(
         live.iter().copied().partition(|t| t.deployment == primary.id && accepts(t));
     let mut live_count = live.len() as i64;
     let mut healthy_count = live.iter().filter(|t| healthy(t)).count() as i64;
+    let failed = primary.rollout_state == "FAILED";
+    let throttled = stored.state.throttle.until > inputs.now;
+
+    let bounds = Bounds { desired, max_total, min_healthy };
+    let steer = if outgoing.is_empty() {
+        rebalance_zones(stored, &mut keep, hosts, healthy, bounds, (&mut live_count, &mut healthy_count), plan)
+    } else {
+        stored.state.rebalancing = false;
+        Steer::default()
+    };
+    let service = &stored.service;
+    let primary = &service.deployments[0];
+    let scale_reason = format!("Scaling activity initiated by (deployment {})", primary.id);
 
     // Scale-in: surplus PRIMARY tasks go, those not yet running first, then as the strategies dictate.
-    if keep.len() as i64 > desired {
+    if keep.len() as i64 > desired && !steer.hold_scale_in {
         let surplus = keep.len() - desired.max(0) as usize;
         for victim in victims(&keep, surplus, hosts, inputs.strategies, healthy) {
             plan.stops.push(Stop { id: victim.clone(), reason: scale_reason.clone() });
@@ -337,17 +364,18 @@ fn plan_replica(
     }
 
     // Starts: the PRIMARY's shortfall, within maximumPercent; none while it has failed or launches back off.
-    let failed = primary.rollout_state == "FAILED";
-    let throttled = stored.state.throttle.until > inputs.now;
     let want = (desired - keep.len() as i64).max(0);
     let room = (max_total - live_count).max(0);
     let start = if failed || throttled { 0 } else { want.min(room) };
     if start > 0 {
-        plan.start = Some(Start::Count(start as usize));
+        plan.start = Some(match steer.zone {
+            Some(zone) => Start::InZone { zone, count: start as usize },
+            None => Start::Count(start as usize),
+        });
     }
 
     // Outgoing tasks (older deployments, DRAINING instances): those not healthy go at once; healthy ones while
-    // minimumHealthyPercent allows. A failed deployment without rollback keeps the old tasks it could not replace.
+    // minimumHealthyPercent allows.
     let mut ordered: Vec<&TaskView> = outgoing.iter().copied().filter(|t| !healthy(t)).collect();
     let healthy_outgoing: Vec<&TaskView> = outgoing.iter().copied().filter(|t| healthy(t)).collect();
     for id in victims(&healthy_outgoing, healthy_outgoing.len(), hosts, inputs.strategies, healthy) {
@@ -357,7 +385,9 @@ fn plan_replica(
     }
     for t in ordered {
         if healthy(t) {
-            if failed || healthy_count - 1 < min_healthy {
+            // A failed deployment keeps the old tasks it could not replace, but no more than the desired count (a
+            // service scaled to zero or deleted stops them all).
+            if (failed && healthy_count <= desired) || healthy_count - 1 < min_healthy {
                 break;
             }
             healthy_count -= 1;
@@ -372,6 +402,116 @@ fn plan_replica(
             config.maximum_percent.unwrap_or(200)
         ));
     }
+}
+
+/// The deployment bounds of a REPLICA pass.
+#[derive(Debug, Clone, Copy)]
+struct Bounds {
+    desired: i64,
+    /// floor(desired x maximumPercent / 100): RUNNING and PENDING tasks at most.
+    max_total: i64,
+    /// ceil(desired x minimumHealthyPercent / 100): healthy tasks at least.
+    min_healthy: i64,
+}
+
+/// What AZ rebalancing asks of the rest of a REPLICA pass.
+#[derive(Debug, Default)]
+struct Steer {
+    /// New tasks go to this zone.
+    zone: Option<String>,
+    /// The surplus above the desired count is rebalancing's own: the usual scale-in leaves it alone.
+    hold_scale_in: bool,
+}
+
+/// AZ rebalancing's part of a REPLICA pass (see [`rebalance`]): begins once a steady service's PRIMARY tasks are
+/// unevenly spread, starts tasks in the emptiest zone within `maximumPercent`, stops the surplus in the fullest
+/// zones once every task is healthy (or stops first within `minimumHealthyPercent` when there is no room), and ends
+/// when the zones are even. `keep` and the counts lose the tasks it stops.
+fn rebalance_zones<'t>(
+    stored: &mut StoredService,
+    keep: &mut Vec<&'t TaskView>,
+    hosts: &[HostView],
+    healthy: &dyn Fn(&TaskView) -> bool,
+    bounds: Bounds,
+    (live_count, healthy_count): (&mut i64, &mut i64),
+    plan: &mut Plan,
+) -> Steer {
+    let service = &stored.service;
+    let enabled = service.availability_zone_rebalancing == AzRebalancing::Enabled
+        && service.status == "ACTIVE"
+        && !service.is_daemon()
+        && service.deployments[0].rollout_state == "COMPLETED";
+    if !enabled {
+        stored.state.rebalancing = false;
+        return Steer::default();
+    }
+    let name = service.service_name.clone();
+    let Some(zones) = rebalance::Zones::of(keep, hosts) else { return Steer::default() };
+    let desired = bounds.desired.max(0) as usize;
+    let all_healthy = keep.iter().all(|t| healthy(t));
+    let room = (bounds.max_total - *live_count).max(0) as usize;
+    let can_stop_first = *healthy_count > bounds.min_healthy;
+    if !stored.state.rebalancing {
+        // ECS watches a service's spread once it is steady.
+        if !stored.state.steady || keep.len() != desired || zones.balanced() {
+            return Steer::default();
+        }
+        if room == 0 && !can_stop_first {
+            let c = &service.deployment_configuration;
+            plan.events.push(format!(
+                "(service {name}) is unable to rebalance across Availability Zones: its deployment configuration (minimumHealthyPercent {}, maximumPercent {}) allows no task to be started or stopped.",
+                c.minimum_healthy_percent.unwrap_or(100),
+                c.maximum_percent.unwrap_or(200)
+            ));
+            return Steer::default();
+        }
+        plan.events.push(rebalance::started_event(&name, &zones));
+        stored.state.rebalancing = true;
+    }
+    let stop = |taken: Vec<(String, String)>, keep: &mut Vec<&TaskView>, plan: &mut Plan| {
+        let mut by_zone: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for (id, zone) in taken {
+            keep.retain(|t| t.id != id);
+            plan.stops.push(Stop { id: id.clone(), reason: rebalance::REASON.into() });
+            by_zone.entry(zone).or_default().push(id);
+        }
+        for (zone, ids) in by_zone {
+            plan.events.push(rebalance::stopped_event(&name, &zone, &ids));
+        }
+    };
+    if keep.len() > desired {
+        // The tasks started in the emptiest zone are up once every task is healthy; then the surplus goes from
+        // the fullest zones.
+        if all_healthy {
+            let taken = zones.take_from_fullest(keep.len() - desired, healthy);
+            *live_count -= taken.len() as i64;
+            *healthy_count -= taken.len() as i64;
+            stop(taken, keep, plan);
+        }
+        return Steer { zone: None, hold_scale_in: true };
+    }
+    if keep.len() < desired || !all_healthy {
+        return Steer { zone: Some(zones.emptiest().to_owned()), hold_scale_in: false };
+    }
+    if zones.balanced() {
+        plan.events.push(rebalance::completed_event(&name, &zones));
+        stored.state.rebalancing = false;
+        return Steer::default();
+    }
+    if room > 0 {
+        let count = room.min(zones.deficit(desired));
+        plan.start = Some(Start::InZone { zone: zones.emptiest().to_owned(), count });
+        return Steer { zone: None, hold_scale_in: true };
+    }
+    if can_stop_first {
+        // No room above the desired count: one task leaves the fullest zone and its replacement starts in the
+        // emptiest one in this same pass.
+        let taken = zones.take_from_fullest(1, healthy);
+        *live_count -= taken.len() as i64;
+        *healthy_count -= taken.len() as i64;
+        stop(taken, keep, plan);
+    }
+    Steer { zone: Some(zones.emptiest().to_owned()), hold_scale_in: false }
 }
 
 /// DAEMON: one PRIMARY task on each eligible instance; none elsewhere.
@@ -496,7 +636,7 @@ fn settle(
 ) {
     let name = stored.service.service_name.clone();
     let starting = match &plan.start {
-        Some(Start::Count(n)) => *n,
+        Some(Start::Count(n) | Start::InZone { count: n, .. }) => *n,
         Some(Start::On(hosts)) => hosts.len(),
         None => 0,
     };
@@ -647,6 +787,7 @@ mod tests {
                 current_service_deployment: None,
                 load_balancers: vec![],
                 service_registries: vec![],
+                availability_zone_rebalancing: AzRebalancing::Disabled,
             },
             state: ServiceState::default(),
         };
@@ -719,10 +860,24 @@ mod tests {
                 }
             }
             let primary = self.stored.service.deployments[0].id.clone();
+            // Placement: round robin over the instances that can take tasks (in the zone, when one is named).
+            let round_robin = |zone: Option<&str>, n: usize| -> Vec<Option<String>> {
+                let open: Vec<&HostView> = self
+                    .hosts
+                    .iter()
+                    .filter(|h| h.active && h.daemon_eligible)
+                    .filter(|h| {
+                        zone.is_none_or(|z| h.attributes.get(rebalance::ZONE_ATTRIBUTE).map(String::as_str) == Some(z))
+                    })
+                    .collect();
+                (0..n)
+                    .filter(|_| !open.is_empty())
+                    .map(|i| Some(open[(self.next_id + i) % open.len()].arn.clone()))
+                    .collect()
+            };
             let targets: Vec<Option<String>> = match &plan.start {
-                Some(Start::Count(n)) => {
-                    (0..*n).map(|i| Some(self.hosts[(self.next_id + i) % self.hosts.len()].arn.clone())).collect()
-                }
+                Some(Start::Count(n)) => round_robin(None, *n),
+                Some(Start::InZone { zone, count }) => round_robin(Some(zone), *count),
                 Some(Start::On(h)) => h.iter().cloned().map(Some).collect(),
                 None => vec![],
             };
@@ -893,6 +1048,108 @@ mod tests {
         assert!(sim.stored.state.steady);
     }
 
+    /// Two zones of two hosts each; AZ rebalancing as the service says.
+    fn zoned(desired: i64, min: i64, max: i64, rebalancing: AzRebalancing) -> Sim {
+        let mut stored = service(desired, min, max, false);
+        stored.service.availability_zone_rebalancing = rebalancing;
+        let mut hosts = hosts(4);
+        for (i, h) in hosts.iter_mut().enumerate() {
+            let zone = if i < 2 { "zone-a" } else { "zone-b" };
+            h.attributes.insert(rebalance::ZONE_ATTRIBUTE.into(), zone.into());
+        }
+        Sim::new(stored, hosts)
+    }
+
+    fn per_zone(sim: &Sim) -> BTreeMap<String, usize> {
+        let mut counts = BTreeMap::new();
+        for t in sim.live() {
+            let host = sim.hosts.iter().find(|h| Some(h.arn.as_str()) == t.instance.as_deref()).expect("a host");
+            *counts.entry(host.attributes[rebalance::ZONE_ATTRIBUTE].clone()).or_default() += 1;
+        }
+        counts
+    }
+
+    /// Zone b's hosts go away; the service runs everything in zone a; they come back.
+    fn lose_and_regain_zone_b(sim: &mut Sim) {
+        sim.run_to_rest(false);
+        for h in &mut sim.hosts[2..] {
+            h.daemon_eligible = false;
+        }
+        for t in &mut sim.tasks {
+            if matches!(t.instance.as_deref(), Some("host-2" | "host-3")) {
+                t.status = Some(TaskStatus::Stopped);
+                t.desired_running = false;
+            }
+        }
+        sim.run_to_rest(false);
+        idle(sim, 10);
+        assert!(sim.stored.state.steady);
+        assert_eq!(per_zone(sim).get("zone-b"), None, "{:?}", per_zone(sim));
+        for h in &mut sim.hosts[2..] {
+            h.daemon_eligible = true;
+        }
+    }
+
+    /// Passes while time goes by.
+    fn idle(sim: &mut Sim, steps: usize) {
+        for _ in 0..steps {
+            sim.pass();
+            sim.advance();
+        }
+    }
+
+    #[test]
+    fn az_rebalancing_restores_an_even_spread_within_the_deployment_bounds() {
+        for (min, max) in [(100, 200), (50, 100), (100, 125)] {
+            let mut sim = zoned(4, min, max, AzRebalancing::Enabled);
+            lose_and_regain_zone_b(&mut sim);
+            assert_eq!(per_zone(&sim)["zone-a"], 4);
+            let config = sim.stored.service.deployment_configuration.clone();
+            for _ in 0..100 {
+                let healthy_before = sim.running_healthy();
+                sim.pass();
+                let live = sim.live().len() as i64;
+                assert!(live <= config.max_tasks(4), "({min}, {max}): {live} tasks exceed maximumPercent");
+                assert!(
+                    sim.running_healthy() >= config.min_healthy(4).min(healthy_before),
+                    "({min}, {max}): healthy tasks fell below minimumHealthyPercent"
+                );
+                if !sim.stored.state.rebalancing && sim.stored.state.steady && per_zone(&sim).len() == 2 {
+                    break;
+                }
+                sim.advance();
+            }
+            assert_eq!(per_zone(&sim), BTreeMap::from([("zone-a".into(), 2), ("zone-b".into(), 2)]), "({min}, {max})");
+            let events: Vec<&str> = sim.stored.service.events.iter().map(|e| e.message.as_str()).collect();
+            assert!(
+                events.iter().any(|e| e.contains("is not AZ balanced with 4 tasks in zone-a and 0 tasks in zone-b"))
+            );
+            assert!(events.iter().any(|e| e.contains("due to AZ rebalancing")), "{events:?}");
+            assert!(
+                events[0].contains("is AZ balanced with 2 tasks in zone-a and 2 tasks in zone-b")
+                    || events.iter().take(3).any(|e| e.contains("is AZ balanced with 2 tasks")),
+                "{events:?}"
+            );
+            assert_eq!(sim.stored.service.deployments.len(), 1);
+        }
+    }
+
+    #[test]
+    fn without_az_rebalancing_or_room_to_move_an_uneven_spread_stays() {
+        let mut sim = zoned(4, 100, 200, AzRebalancing::Disabled);
+        lose_and_regain_zone_b(&mut sim);
+        idle(&mut sim, 20);
+        assert_eq!(per_zone(&sim)["zone-a"], 4);
+
+        // 100/100: nothing may start above the desired count nor stop below it.
+        let mut sim = zoned(4, 100, 100, AzRebalancing::Enabled);
+        lose_and_regain_zone_b(&mut sim);
+        idle(&mut sim, 20);
+        assert_eq!(per_zone(&sim)["zone-a"], 4);
+        let events: Vec<&str> = sim.stored.service.events.iter().map(|e| e.message.as_str()).collect();
+        assert!(events.iter().any(|e| e.contains("is unable to rebalance across Availability Zones")), "{events:?}");
+    }
+
     #[test]
     fn a_deployment_whose_tasks_never_start_trips_the_breaker_and_rolls_back() {
         let mut sim = Sim::new(service(4, 50, 200, true), hosts(2));
@@ -947,16 +1204,68 @@ mod tests {
     fn without_the_breaker_failing_launches_back_off() {
         let mut sim = Sim::new(service(2, 100, 200, false), hosts(1));
         sim.broken.push("td:1".into());
-        for _ in 0..6 {
+        for _ in 0..30 {
             sim.pass();
             sim.advance();
+            if sim.stored.state.throttle.failures >= 3 {
+                break;
+            }
         }
         let throttle = &sim.stored.state.throttle;
         assert!(throttle.failures >= 3, "{throttle:?}");
-        assert!(throttle.until > sim.now, "launches are held back");
+        assert!(throttle.until - sim.now >= 5.0, "launches are held back, longer each time: {throttle:?}");
         assert!(sim.pass().start.is_none());
         let said: Vec<&str> = sim.stored.service.events.iter().map(|e| e.message.as_str()).collect();
         assert!(said.contains(&"(service web) is unable to consistently start tasks successfully."), "{said:?}");
+    }
+
+    #[test]
+    fn a_failing_deployment_is_throttled_while_primary_before_the_breaker_trips() {
+        let mut sim = Sim::new(service(2, 100, 200, true), hosts(2));
+        sim.run_to_rest(false);
+        let now = sim.now;
+        let bad = sim.stored.start_deployment("td:bad", now, None);
+        sim.broken.push("td:bad".into());
+        let unable = "(service web) is unable to consistently start tasks successfully.";
+        for _ in 0..4 {
+            sim.pass();
+            sim.advance();
+            let said: Vec<&str> = sim.stored.service.events.iter().map(|e| e.message.as_str()).collect();
+            if said.contains(&unable) {
+                assert_eq!(sim.stored.service.deployments[0].id, bad, "said while the failing deployment is PRIMARY");
+                assert_eq!(sim.stored.service.deployments[0].rollout_state, "IN_PROGRESS");
+                // The breaker trips later, once the throttled launches fail too.
+                for _ in 0..30 {
+                    sim.pass();
+                    sim.advance();
+                }
+                assert_eq!(sim.stored.record(&bad).map(|r| r.status.as_str()), Some("ROLLBACK_SUCCESSFUL"));
+                return;
+            }
+        }
+        panic!("never throttled: {:?}", sim.stored.service.events);
+    }
+
+    #[test]
+    fn a_failed_deployment_without_rollback_keeps_old_tasks_only_up_to_the_desired_count() {
+        let mut stored = service(2, 100, 200, true);
+        if let Some(b) = stored.service.deployment_configuration.deployment_circuit_breaker.as_mut() {
+            b.rollback = false;
+        }
+        let mut sim = Sim::new(stored, hosts(2));
+        sim.run_to_rest(false);
+        let now = sim.now;
+        sim.stored.start_deployment("td:bad", now, None);
+        sim.broken.push("td:bad".into());
+        idle(&mut sim, 40);
+        assert_eq!(sim.stored.service.deployments[0].rollout_state, "FAILED");
+        assert_eq!(sim.live().len(), 2, "the old tasks it could not replace keep running");
+        // Deleted (or scaled to zero): they stop, and the service goes.
+        sim.stored.service.status = "DRAINING".into();
+        sim.stored.service.desired_count = 0;
+        idle(&mut sim, 3);
+        assert!(sim.live().is_empty());
+        assert_eq!(sim.stored.service.status, "INACTIVE");
     }
 
     #[test]

@@ -19,6 +19,7 @@ use berth_store::{EventKind, WatchEvent};
 use futures::{FutureExt, StreamExt};
 use serde::Deserialize;
 
+use super::rebalance;
 use super::rollout::{self, HostView, Inputs, Start, TaskView};
 use crate::api::Api;
 use crate::error::ApiResult;
@@ -262,6 +263,19 @@ impl Controller {
             "TASK_DEFINITION" => definition.tags.clone(),
             _ => vec![],
         };
+        let mut constraints = constraints;
+        let (target, zone) = match start {
+            Start::Count(n) => (Target::Count(n), None),
+            Start::On(hosts) => (Target::Instances(hosts), None),
+            Start::InZone { zone, count } => {
+                let expression = rebalance::zone_expression(&zone);
+                match Constraint::parse("memberOf", Some(&expression)) {
+                    Ok(c) => constraints.push(c),
+                    Err(e) => tracing::warn!(zone, error = e, "AZ rebalancing: a zone name the query cannot hold"),
+                }
+                (Target::Count(count), Some(zone))
+            }
+        };
         let spec = ServiceLaunch {
             cluster: cluster.clone(),
             definition: definition.definition.clone(),
@@ -272,15 +286,17 @@ impl Controller {
             tags,
             enable_execute_command: stored.service.enable_execute_command,
         };
-        let target = match start {
-            Start::Count(n) => Target::Count(n),
-            Start::On(hosts) => Target::Instances(hosts),
-        };
         let (started, failures) = tasks::launch_service_tasks(api, spec, target).await?;
         let mut events = Vec::new();
         if !started.is_empty() {
-            let names: Vec<String> = started.iter().map(|t| format!("(task {})", t.id())).collect();
-            events.push(format!("(service {name}) has started {} tasks: {}.", started.len(), names.join(" ")));
+            let ids: Vec<String> = started.iter().map(|t| t.id().to_owned()).collect();
+            events.push(match &zone {
+                Some(zone) => rebalance::launched_event(name, zone, &ids),
+                None => {
+                    let names: Vec<String> = ids.iter().map(|id| format!("(task {id})")).collect();
+                    format!("(service {name}) has started {} tasks: {}.", started.len(), names.join(" "))
+                }
+            });
         }
         if !failures.is_empty() {
             self.retry_at.insert(id.clone(), now + PLACEMENT_RETRY_SECONDS);

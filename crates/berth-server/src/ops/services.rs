@@ -11,8 +11,9 @@ use std::collections::BTreeSet;
 use berth_model::arn;
 use berth_model::names::{check_resource_name, check_tags, truncate};
 use berth_model::service::{
-    Deployment, DeploymentConfiguration, DeploymentController, PlacementConstraint, PlacementStrategy, Rollback,
-    Service, ServiceDeployment, ServiceDeploymentCircuitBreaker, ServiceRevisionSummary,
+    AzRebalancing, Deployment, DeploymentConfiguration, DeploymentController, PlacementConstraint, PlacementStrategy,
+    Rollback, Service, ServiceDeployment, ServiceDeploymentAlarms, ServiceDeploymentCircuitBreaker,
+    ServiceRevisionSummary,
 };
 use berth_model::{Failure, Tag};
 use berth_store::Compare;
@@ -47,6 +48,9 @@ pub struct ServiceState {
     pub throttle: Throttle,
     /// Whether the last pass found the service steady, so "has reached a steady state." is said once per arrival.
     pub steady: bool,
+    /// An Availability Zone rebalance is under way (`controllers::rebalance`).
+    #[serde(default)]
+    pub rebalancing: bool,
 }
 
 /// ListServiceDeployments shows this many of a service's deployments.
@@ -181,6 +185,7 @@ impl StoredService {
         self.state.history.truncate(MAX_HISTORY);
         self.state.throttle = Throttle::default();
         self.state.steady = false;
+        self.state.rebalancing = false;
         id
     }
 }
@@ -224,6 +229,7 @@ pub struct CreateServiceRequest {
     enable_ecs_managed_tags: Option<bool>,
     propagate_tags: Option<String>,
     enable_execute_command: Option<bool>,
+    availability_zone_rebalancing: Option<String>,
     #[serde(flatten)]
     unsupported: Unsupported,
 }
@@ -318,6 +324,10 @@ pub async fn create_service(api: &Api, req: CreateServiceRequest) -> ApiResult<V
     check_grace_period(req.health_check_grace_period_seconds)?;
     check_tags(&req.tags)?;
     let propagate_tags = check_propagate_tags(req.propagate_tags.as_deref())?;
+    let rebalancing = match req.availability_zone_rebalancing.as_deref() {
+        Some(given) => check_rebalancing(given, daemon)?,
+        None => default_rebalancing(daemon, &req.placement_strategy),
+    };
     if let Some(t) = &req.client_token
         && (t.is_empty() || t.len() > 64)
     {
@@ -364,17 +374,19 @@ pub async fn create_service(api: &Api, req: CreateServiceRequest) -> ApiResult<V
             created_by: Some(format!("arn:aws:iam::{}:root", api.scope.account_id)),
             placement_constraints: req.placement_constraints.clone(),
             placement_strategy: req.placement_strategy.clone(),
-            health_check_grace_period_seconds: req.health_check_grace_period_seconds,
+            // ECS shows 0 for a service created without one.
+            health_check_grace_period_seconds: Some(req.health_check_grace_period_seconds.unwrap_or(0)),
             scheduling_strategy: scheduling,
             deployment_controller: DeploymentController { kind: "ECS".into() },
             tags: Some(req.tags.clone()),
             enable_ecs_managed_tags: req.enable_ecs_managed_tags.unwrap_or(false),
             propagate_tags,
             enable_execute_command: req.enable_execute_command.unwrap_or(false),
-            network_configuration: req.network_configuration.clone(),
+            network_configuration: req.network_configuration.clone().map(with_network_defaults),
             current_service_deployment: None,
             load_balancers: vec![],
             service_registries: vec![],
+            availability_zone_rebalancing: rebalancing,
         },
         state: ServiceState { request_hash: hash, ..ServiceState::default() },
     };
@@ -456,14 +468,14 @@ fn check_deployment_configuration(
             "deploymentConfiguration.alarms is not supported by Berth: it has no CloudWatch alarms.",
         ));
     }
-    match c.strategy.as_deref() {
-        None | Some("ROLLING") => {}
-        Some(other @ ("BLUE_GREEN" | "LINEAR" | "CANARY")) => {
+    match c.strategy.get_or_insert_with(|| "ROLLING".into()).as_str() {
+        "ROLLING" => {}
+        other @ ("BLUE_GREEN" | "LINEAR" | "CANARY") => {
             return Err(unsupported(&format!(
                 "deploymentConfiguration.strategy {other} is not supported by Berth: it deploys with ROLLING updates."
             )));
         }
-        Some(other) => {
+        other => {
             return Err(ApiError::invalid(format!(
                 "deploymentConfiguration.strategy '{}' is not valid. Valid values: ROLLING, BLUE_GREEN, LINEAR, CANARY.",
                 truncate(other, 64)
@@ -485,6 +497,40 @@ fn check_grace_period(seconds: Option<i64>) -> ApiResult<()> {
         }
         _ => Ok(()),
     }
+}
+
+/// An `availabilityZoneRebalancing` value; DAEMON services run one task per instance, so there is nothing to
+/// rebalance and ENABLED is refused for them.
+fn check_rebalancing(value: &str, daemon: bool) -> ApiResult<AzRebalancing> {
+    match AzRebalancing::parse(value) {
+        Some(AzRebalancing::Enabled) if daemon => Err(ApiError::invalid(
+            "availabilityZoneRebalancing ENABLED is not supported with the DAEMON scheduling strategy.",
+        )),
+        Some(r) => Ok(r),
+        None => Err(ApiError::invalid(format!(
+            "availabilityZoneRebalancing '{}' is not valid. Valid values: ENABLED, DISABLED.",
+            truncate(value, 64)
+        ))),
+    }
+}
+
+/// What CreateService picks when the request names none: ENABLED, as ECS does for services that can be rebalanced;
+/// DISABLED for DAEMON services and for those whose first placement strategy is binpack (ECS keeps those off, so
+/// that rebalancing does not undo the packing).
+fn default_rebalancing(daemon: bool, strategies: &[PlacementStrategy]) -> AzRebalancing {
+    if daemon || strategies.first().is_some_and(|s| s.kind == "binpack") {
+        AzRebalancing::Disabled
+    } else {
+        AzRebalancing::Enabled
+    }
+}
+
+/// A network configuration as ECS stores it: `awsvpcConfiguration.assignPublicIp` is DISABLED unless given.
+fn with_network_defaults(mut config: Value) -> Value {
+    if let Some(awsvpc) = config.get_mut("awsvpcConfiguration").and_then(Value::as_object_mut) {
+        awsvpc.entry("assignPublicIp").or_insert_with(|| json!("DISABLED"));
+    }
+    config
 }
 
 fn check_propagate_tags(value: Option<&str>) -> ApiResult<String> {
@@ -548,6 +594,7 @@ pub struct UpdateServiceRequest {
     #[serde(rename = "enableECSManagedTags")]
     enable_ecs_managed_tags: Option<bool>,
     propagate_tags: Option<String>,
+    availability_zone_rebalancing: Option<String>,
     #[serde(flatten)]
     unsupported: Unsupported,
 }
@@ -594,6 +641,10 @@ pub async fn update_service(api: &Api, req: UpdateServiceRequest) -> ApiResult<V
             return Err(ApiError::service_not_active());
         }
         let daemon = service.is_daemon();
+        // Changing it does not start a deployment.
+        if let Some(given) = req.availability_zone_rebalancing.as_deref() {
+            service.availability_zone_rebalancing = check_rebalancing(given, daemon)?;
+        }
         if daemon && req.desired_count.is_some() {
             return Err(ApiError::invalid(
                 "desiredCount is not allowed with the DAEMON scheduling strategy: it runs one task per instance.",
@@ -641,10 +692,10 @@ pub async fn update_service(api: &Api, req: UpdateServiceRequest) -> ApiResult<V
             service.placement_strategy = s.clone();
             redeploy = true;
         }
-        if let Some(n) = &req.network_configuration
-            && service.network_configuration.as_ref() != Some(n)
+        if let Some(n) = req.network_configuration.clone().map(with_network_defaults)
+            && service.network_configuration.as_ref() != Some(&n)
         {
-            service.network_configuration = Some(n.clone());
+            service.network_configuration = Some(n);
             redeploy = true;
         }
         if req.health_check_grace_period_seconds.is_some() {
@@ -1000,6 +1051,11 @@ fn service_deployment(api: &Api, stored: &StoredService, r: &DeploymentRecord) -
             status: breaker_status.into(),
             failure_count: r.failure_count,
             threshold: r.threshold,
+        },
+        alarms: ServiceDeploymentAlarms {
+            status: "DISABLED".into(),
+            alarm_names: vec![],
+            triggered_alarm_names: vec![],
         },
     }
 }
