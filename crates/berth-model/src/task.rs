@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::taskdef::{ContainerDefinition, KeyValuePair, ResourceRequirement};
+use crate::taskdef::{ContainerDefinition, KeyValuePair, ResourceRequirement, TaskDefinition};
 use crate::{Attribute, Tag};
 
 /// A task's `lastStatus`, in lifecycle order (inventory section 4.1).
@@ -231,13 +231,36 @@ pub struct TaskOverride {
     pub task_role_arn: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub execution_role_arn: Option<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default)]
     pub inference_accelerator_overrides: Vec<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ephemeral_storage: Option<Value>,
 }
 
 impl TaskOverride {
+    /// The overrides as a task shows them: one entry per container of `def`, in its order (ECS lists a container
+    /// without overrides by its name alone), then any others given.
+    pub fn naming_every_container(&self, def: &TaskDefinition) -> TaskOverride {
+        let mut out = self.clone();
+        let mut listed: Vec<ContainerOverride> = def
+            .container_definitions
+            .iter()
+            .map(|c| {
+                self.container(&c.name)
+                    .cloned()
+                    .unwrap_or_else(|| ContainerOverride { name: Some(c.name.clone()), ..Default::default() })
+            })
+            .collect();
+        listed.extend(
+            self.container_overrides
+                .iter()
+                .filter(|o| o.name.as_deref().is_none_or(|n| def.container(n).is_none()))
+                .cloned(),
+        );
+        out.container_overrides = listed;
+        out
+    }
+
     pub fn container(&self, name: &str) -> Option<&ContainerOverride> {
         self.container_overrides.iter().find(|c| c.name.as_deref() == Some(name))
     }

@@ -215,8 +215,29 @@ pub fn parse_register(body: Value) -> Result<Registration, ModelError> {
 
     let mut definition: TaskDefinition = from_clean(Value::Object(request), "request")?;
     validate::definition(&mut definition)?;
+    fill_defaults(&mut definition);
     definition.requires_attributes = requires::attributes(&definition);
     Ok(Registration { definition, tags })
+}
+
+/// The values ECS fills in and returns for members a registration left out, so that a definition reads back as
+/// ECS shows it (typed SDKs and Terraform compare against that): a container's `cpu` 0; a port mapping's `protocol`
+/// tcp and `hostPort` (the container port in awsvpc and host mode, 0 for a dynamic port in bridge mode);
+/// `enableFaultInjection` false.
+fn fill_defaults(def: &mut TaskDefinition) {
+    let mode = def.network_mode().to_owned();
+    for c in &mut def.container_definitions {
+        c.cpu.get_or_insert(0);
+        for m in &mut c.port_mappings {
+            m.protocol.get_or_insert_with(|| "tcp".into());
+            if m.host_port.is_none()
+                && let Some(port) = m.container_port
+            {
+                m.host_port = Some(if matches!(mode.as_str(), "awsvpc" | "host") { port } else { 0 });
+            }
+        }
+    }
+    def.extra.entry("enableFaultInjection").or_insert(Value::Bool(false));
 }
 
 /// Builds a typed value from JSON that `schema` has already checked. A failure here would mean the schema and the

@@ -1399,7 +1399,10 @@ fn unknown_fields_and_nulls_are_dropped() {
     assert_eq!(returned.get("pidMode"), None);
     assert_eq!(returned["containerDefinitions"][0].get("madeUp"), None);
     assert_eq!(returned["containerDefinitions"][0].get("hostname"), None);
-    assert_eq!(returned["containerDefinitions"][0]["portMappings"][0], json!({"containerPort": 80, "hostPort": 8080}));
+    assert_eq!(
+        returned["containerDefinitions"][0]["portMappings"][0],
+        json!({"containerPort": 80, "hostPort": 8080, "protocol": "tcp"})
+    );
 }
 
 #[test]
@@ -1410,6 +1413,20 @@ fn environment_variables_without_a_value_are_left_out_as_ecs_does() {
     let def = parse(body).unwrap().definition;
     let names: Vec<_> = def.container_definitions[0].environment.iter().map(|e| e.name.as_deref()).collect();
     assert_eq!(names, [Some("KEPT")]);
+}
+
+#[test]
+fn port_mappings_read_back_with_the_host_port_and_protocol_ecs_fills_in() {
+    let mapping = |mode: &str| {
+        let mut body = baseline();
+        body["networkMode"] = json!(mode);
+        body["containerDefinitions"][0]["portMappings"] = json!([{"containerPort": 80}]);
+        let def = parse(body).unwrap().definition;
+        serde_json::to_value(&def.container_definitions[0].port_mappings[0]).unwrap()
+    };
+    assert_eq!(mapping("bridge"), json!({"containerPort": 80, "hostPort": 0, "protocol": "tcp"}));
+    assert_eq!(mapping("awsvpc"), json!({"containerPort": 80, "hostPort": 80, "protocol": "tcp"}));
+    assert_eq!(mapping("host"), json!({"containerPort": 80, "hostPort": 80, "protocol": "tcp"}));
 }
 
 #[test]
@@ -1425,6 +1442,7 @@ fn responses_carry_the_lists_aws_always_returns() {
             "containerDefinitions": [{
                 "name": "c",
                 "image": "busybox",
+                "cpu": 0,
                 "memory": 32,
                 "portMappings": [],
                 "environment": [],
@@ -1434,7 +1452,8 @@ fn responses_carry_the_lists_aws_always_returns() {
             "compatibilities": ["EC2"],
             "requiresAttributes": [],
             "placementConstraints": [],
-            "volumes": []
+            "volumes": [],
+            "enableFaultInjection": false
         })
     );
 }

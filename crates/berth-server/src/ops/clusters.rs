@@ -73,7 +73,7 @@ pub async fn create_cluster(api: &Api, req: CreateClusterRequest) -> ApiResult<V
         Ok((vec![compare], vec![state::put(&key, &cluster)?], cluster))
     })
     .await?;
-    let shown = present(api, created, &[Include::Settings, Include::Tags]).await?;
+    let shown = present(api, created, &[Include::Settings, Include::Tags, Include::Configurations]).await?;
     Ok(json!({ "cluster": shown }))
 }
 
@@ -305,14 +305,19 @@ async fn present(api: &Api, mut c: Cluster, include: &[Include]) -> ApiResult<Va
             ]);
         }
     }
+    // ECS answers an empty list for each of these parts when it is not asked for.
+    if !include.contains(&Include::Statistics) {
+        c.statistics = None;
+    }
     if !include.contains(&Include::Tags) {
         c.tags = None;
-    } else if c.tags.is_none() {
-        c.tags = Some(vec![]);
     }
     if !include.contains(&Include::Settings) {
         c.settings = None;
     }
+    c.statistics.get_or_insert_with(Vec::new);
+    c.tags.get_or_insert_with(Vec::new);
+    c.settings.get_or_insert_with(Vec::new);
     if !include.contains(&Include::Configurations) {
         c.configuration = None;
     }

@@ -292,12 +292,19 @@ pub async fn describe_container_instances(api: &Api, req: DescribeContainerInsta
         }
     }
     let with_tags = req.include.iter().any(|i| i == "TAGS");
+    let with_health = req.include.iter().any(|i| i == "CONTAINER_INSTANCE_HEALTH");
     let mut found = Vec::new();
     let mut failures = Vec::new();
     for reference in &req.container_instances {
         let key = instance_key(&cluster.cluster_name, reference);
         match state::get::<ContainerInstance>(api.store.as_ref(), &key).await? {
-            Some(i) => found.push(present(i.value, with_tags)),
+            Some(i) => {
+                let mut inst = present(i.value, with_tags);
+                if with_health {
+                    inst.health_status = Some(health(&inst, api.now()));
+                }
+                found.push(inst);
+            }
             None if arn::resource_part(reference).is_some() => failures.push(Failure::missing(reference.clone())),
             None => failures.push(Failure::missing(api.scope.container_instance(&cluster.cluster_name, reference))),
         }
@@ -451,6 +458,18 @@ pub async fn update_container_instances_state(
 }
 
 /// An instance as Describe shows it; tags only when asked for.
+/// `ContainerInstanceHealthStatus`: the one check Berth has is its agent's (which drives the Docker Engine) holding
+/// its connection: OK while it does, INSUFFICIENT_DATA while it does not. Berth does not record when that last
+/// changed, so `lastStatusChange` is left out.
+fn health(inst: &ContainerInstance, now: f64) -> Value {
+    let mut check = json!({"type": "CONTAINER_RUNTIME", "status": "OK", "lastUpdated": now});
+    if !inst.agent_connected {
+        check["status"] = json!("INSUFFICIENT_DATA");
+        check["statusReason"] = json!("The instance's agent is not connected to the server.");
+    }
+    json!({ "overallStatus": check["status"], "details": [check] })
+}
+
 pub fn present(mut inst: ContainerInstance, with_tags: bool) -> ContainerInstance {
     inst.task_groups.clear();
     inst.agent_link = None;

@@ -134,11 +134,9 @@ pub async fn describe_task_definition(api: &Api, req: DescribeTaskDefinitionRequ
     let Some(found) = find(api, &req.task_definition).await? else {
         return Err(ApiError::client("Unable to describe task definition."));
     };
-    let mut out = json!({ "taskDefinition": found.value.definition });
-    if req.include.iter().any(|i| i == "TAGS") {
-        out["tags"] = json!(found.value.tags);
-    }
-    Ok(out)
+    // Without include=TAGS ECS answers an empty list.
+    let tags = if req.include.iter().any(|i| i == "TAGS") { found.value.tags } else { vec![] };
+    Ok(json!({ "taskDefinition": found.value.definition, "tags": tags }))
 }
 
 fn check_include_tags(include: &[String]) -> ApiResult<()> {
@@ -207,6 +205,7 @@ pub async fn delete_task_definitions(api: &Api, req: DeleteTaskDefinitionsReques
                 ));
             }
             stored.definition.status = "DELETE_IN_PROGRESS".into();
+            stored.definition.extra.insert("deleteRequestedAt".into(), json!(api.now()));
             let arn = stored.definition.task_definition_arn.clone().unwrap_or_default();
             // A revision still used by a task or service waits in DELETE_IN_PROGRESS; otherwise it goes now.
             let previous = current.value.definition.status.clone();

@@ -46,7 +46,7 @@ impl StoredTask {
     /// The task as its agent receives it: containers that have reported no bindings yet carry the ones reserved
     /// for them.
     pub fn for_agent(self) -> Task {
-        let mut task = present(self.task, true);
+        let mut task = self.task;
         for container in &mut task.containers {
             if container.network_bindings.is_empty()
                 && let Some(assigned) = self.assigned_bindings.get(&container.name)
@@ -678,7 +678,7 @@ fn create_tasks(api: &Api, launch: &Launch, view: &View, placed: &[Placement]) -
             containers,
             cpu: Some(cpu.unwrap_or(launch.demand.cpu as u64).to_string()),
             memory: Some(memory.unwrap_or(launch.demand.memory as u64).to_string()),
-            overrides: launch.overrides.clone(),
+            overrides: launch.overrides.naming_every_container(&launch.definition),
             group: Some(launch.group.clone()),
             started_by: launch.started_by.clone(),
             launch_type: Some(launch.launch_type.clone()),
@@ -988,10 +988,15 @@ pub(crate) fn check_launch_type_filter(l: &str) -> ApiResult<()> {
 
 /// A task as Describe shows it; tags only when asked for.
 pub fn present(mut task: Task, with_tags: bool) -> Task {
+    // Without include=TAGS ECS answers an empty list.
     if !with_tags {
         task.tags = None;
-    } else if task.tags.is_none() {
-        task.tags = Some(vec![]);
+    }
+    task.tags.get_or_insert_with(Vec::new);
+    // ECS shows UNKNOWN for a container without a health check once it has left PENDING; stored, such containers
+    // have none, so the task's health follows only the containers that are checked.
+    for c in task.containers.iter_mut().filter(|c| c.last_status != "PENDING") {
+        c.health_status.get_or_insert_with(|| "UNKNOWN".into());
     }
     task
 }
