@@ -1,0 +1,37 @@
+# Terraform and provider pins, and the provider aimed at Berth.
+#
+# Berth serves ECS and CloudWatch Logs on one endpoint; every other service endpoint is left alone, so a resource
+# type Berth does not serve fails loudly (nothing outside is reachable from the test machines). A later issue that
+# adds a resource family (aws_iam_*, aws_lb*, ...) adds its endpoint below and its own .tf file next to these.
+
+terraform {
+  required_version = ">= 1.5.0"
+
+  required_providers {
+    aws = {
+      source  = "hashicorp/aws"
+      version = "~> 5.100"
+    }
+  }
+}
+
+provider "aws" {
+  region     = var.region
+  access_key = var.access_key
+  secret_key = var.secret_key
+
+  # Berth is not AWS: no STS to validate the key or find the account, no instance metadata, and the region is
+  # whatever the server was started with.
+  skip_credentials_validation = true
+  skip_requesting_account_id  = true
+  skip_metadata_api_check     = true
+  skip_region_validation      = true
+
+  # An error Berth answers should fail the run, not be retried for minutes (the default is 25 attempts).
+  max_retries = 2
+
+  endpoints {
+    ecs            = var.endpoint
+    cloudwatchlogs = var.endpoint
+  }
+}
