@@ -340,11 +340,15 @@ fn plan_replica(
     let throttled = stored.state.throttle.until > inputs.now;
 
     let bounds = Bounds { desired, max_total, min_healthy };
-    let steer = if outgoing.is_empty() {
-        rebalance_zones(stored, &mut keep, hosts, healthy, bounds, (&mut live_count, &mut healthy_count), plan)
-    } else {
+    let steer = if !outgoing.is_empty() {
+        // A deployment or a draining instance moves tasks first; a rebalance starts afresh once it is over.
         stored.state.rebalancing = false;
         Steer::default()
+    } else if throttled {
+        // Tasks keep failing to start: a rebalance waits with every other launch.
+        Steer::default()
+    } else {
+        rebalance_zones(stored, &mut keep, hosts, healthy, bounds, (&mut live_count, &mut healthy_count), plan)
     };
     let service = &stored.service;
     let primary = &service.deployments[0];
