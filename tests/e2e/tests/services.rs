@@ -484,7 +484,8 @@ async fn az_rebalancing_evens_out_the_zones_when_a_lost_host_comes_back() {
 
     // It comes back (the same instance): the service moves two tasks back to zone b, within its bounds.
     let b = hollow_agent(&berth, dir.path(), "az-b", "lab-b", &[]).await;
-    let deadline = Instant::now() + STEADY;
+    let returned = Instant::now();
+    let deadline = returned + STEADY;
     loop {
         let tasks = snapshot(&ecs, "svc-az").await;
         let live = active(&tasks);
@@ -492,6 +493,10 @@ async fn az_rebalancing_evens_out_the_zones_when_a_lost_host_comes_back() {
         assert!(live.iter().filter(|t| running(t)).count() >= 4, "minimumHealthyPercent 100: {}", live.len());
         let s = describe_service(&ecs, "svc-az").await;
         if per_zone(&tasks) == even && is_steady(&s, 4, &td) && live.len() == 4 {
+            eprintln!(
+                "svc-az: zones even and the service steady {:.1} s after the zone's host came back",
+                returned.elapsed().as_secs_f64()
+            );
             break;
         }
         assert!(Instant::now() < deadline, "never rebalanced: {:?}\n{}", per_zone(&tasks), summary(&s));
