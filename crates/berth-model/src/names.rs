@@ -98,6 +98,11 @@ pub fn check_attribute(name: &str, value: Option<&str>) -> Result<(), ModelError
 }
 
 /// Shortens user input quoted back in an error message.
+/// `[\p{L}\p{Z}\p{N}_.:/=+\-@]`: the characters AWS allows in tag keys and values (CloudWatch Logs, IAM).
+pub fn is_tag_char(c: char) -> bool {
+    c.is_alphanumeric() || (c.is_whitespace() && !c.is_control()) || "_.:/=+-@".contains(c)
+}
+
 pub fn truncate(s: &str, max_chars: usize) -> String {
     if s.chars().count() <= max_chars {
         s.to_owned()

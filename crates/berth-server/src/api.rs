@@ -34,6 +34,8 @@ pub struct Api {
     pub metrics: Arc<crate::metrics::ServerMetrics>,
     /// Task utilization of the last hour, from the agents' stats reports.
     pub utilization: crate::utilization::Utilization,
+    /// Parsed IAM policy documents, for authorization.
+    pub policies: crate::authz::PolicyCache,
 }
 
 /// The cluster an omitted `cluster` parameter means.

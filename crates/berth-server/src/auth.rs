@@ -27,8 +27,79 @@ pub enum AuthMode {
 pub struct AccessKey {
     pub access_key_id: String,
     pub secret_access_key: String,
+    /// The IAM user the key belongs to; for the account root's key, the name `berth up` gave it.
     pub user_name: String,
     pub created_at: f64,
+    /// Keys stored before IAM users existed are the account root's.
+    #[serde(default)]
+    pub owner: KeyOwner,
+    #[serde(default)]
+    pub status: KeyStatus,
+}
+
+/// Whose key it is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum KeyOwner {
+    /// The account root: allowed everything.
+    #[default]
+    Root,
+    /// The IAM user named by `user_name`.
+    User,
+}
+
+/// `Active` keys sign requests; `Inactive` ones are refused as unknown keys are.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum KeyStatus {
+    #[default]
+    Active,
+    Inactive,
+}
+
+impl KeyStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyStatus::Active => "Active",
+            KeyStatus::Inactive => "Inactive",
+        }
+    }
+}
+
+/// Who made a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Caller {
+    /// The account root: the key `berth up` created, and every request when signatures are not checked.
+    Root,
+    /// An IAM user, by name, and the access key it signed with.
+    User { name: String, access_key_id: String },
+}
+
+/// What the cache knows of a key.
+#[derive(Debug, Clone)]
+struct CachedKey {
+    secret: String,
+    owner: KeyOwner,
+    user_name: String,
+    active: bool,
+}
+
+impl CachedKey {
+    fn of(k: &AccessKey) -> CachedKey {
+        CachedKey {
+            secret: k.secret_access_key.clone(),
+            owner: k.owner,
+            user_name: k.user_name.clone(),
+            active: k.status == KeyStatus::Active,
+        }
+    }
+}
+
+/// When and where a key last signed a request (`GetAccessKeyLastUsed`); kept in each server's memory.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LastUsed {
+    pub at: f64,
+    pub service: String,
+    pub region: String,
 }
 
 /// The verifier and its cache of keys. The store is the truth: the cache is listed at start and then follows a
@@ -37,7 +108,8 @@ pub struct Auth {
     mode: AuthMode,
     /// The region signatures must be scoped to.
     region: String,
-    secrets: RwLock<HashMap<String, String>>,
+    secrets: RwLock<HashMap<String, CachedKey>>,
+    last_used: RwLock<HashMap<String, LastUsed>>,
     /// The store revision the cache reflects.
     revision: std::sync::atomic::AtomicI64,
 }
@@ -58,6 +130,7 @@ impl Auth {
             mode,
             region: region.to_owned(),
             secrets: RwLock::new(HashMap::new()),
+            last_used: RwLock::new(HashMap::new()),
             revision: std::sync::atomic::AtomicI64::new(0),
         };
         auth.relist(store).await?;
@@ -71,7 +144,7 @@ impl Auth {
         for kv in listed.kvs {
             match serde_json::from_slice::<AccessKey>(&kv.value) {
                 Ok(k) => {
-                    secrets.insert(k.access_key_id, k.secret_access_key);
+                    secrets.insert(k.access_key_id.clone(), CachedKey::of(&k));
                 }
                 Err(e) => tracing::error!(key = kv.key, error = %e, "unreadable access key record"),
             }
@@ -122,7 +195,7 @@ impl Auth {
         match event.kind {
             berth_store::EventKind::Put => match serde_json::from_slice::<AccessKey>(&event.kv.value) {
                 Ok(k) => {
-                    secrets.insert(k.access_key_id, k.secret_access_key);
+                    secrets.insert(k.access_key_id.clone(), CachedKey::of(&k));
                 }
                 Err(e) => tracing::error!(key = event.kv.key, error = %e, "unreadable access key record"),
             },
@@ -149,37 +222,76 @@ impl Auth {
             return Ok(None);
         }
         let secrets = self.secrets.read().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let verified = berth_sigv4::verify(request, service, |id| secrets.get(id).cloned(), SystemTime::now())?;
+        // An inactive key is refused exactly as an unknown one is.
+        let lookup = |id: &str| secrets.get(id).filter(|k| k.active).map(|k| k.secret.clone());
+        let verified = berth_sigv4::verify(request, service, lookup, SystemTime::now())?;
         if verified.region != self.region {
             return Err(VerifyError::WrongRegion { expected: self.region.clone(), got: verified.region });
         }
         Ok(Some(verified))
     }
 
-    /// Creates and stores a new access key for `user_name`.
-    pub async fn create_key(&self, store: &dyn Store, user_name: &str, now: f64) -> ApiResult<AccessKey> {
-        let key = AccessKey {
-            access_key_id: format!("AKIA{}", random_string(16, b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")),
-            secret_access_key: random_string(40, b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"),
-            user_name: user_name.to_owned(),
-            created_at: now,
+    /// Who signed a verified request (the root when signatures are not checked), noting the key's use.
+    pub fn caller(&self, verified: Option<&Verified>, now: f64) -> Caller {
+        let Some(v) = verified else { return Caller::Root };
+        let owner = {
+            let secrets = self.secrets.read().unwrap_or_else(|poisoned| poisoned.into_inner());
+            secrets.get(&v.access_key_id).map(|k| (k.owner, k.user_name.clone()))
         };
+        let used = LastUsed { at: now, service: v.service.clone(), region: v.region.clone() };
+        self.last_used.write().unwrap_or_else(|poisoned| poisoned.into_inner()).insert(v.access_key_id.clone(), used);
+        match owner {
+            Some((KeyOwner::User, name)) => Caller::User { name, access_key_id: v.access_key_id.clone() },
+            _ => Caller::Root,
+        }
+    }
+
+    /// When the key last signed a request this server saw.
+    pub fn last_used(&self, access_key_id: &str) -> Option<LastUsed> {
+        self.last_used.read().unwrap_or_else(|poisoned| poisoned.into_inner()).get(access_key_id).cloned()
+    }
+
+    /// Creates and stores a new access key of the account root (`user_name` names it).
+    pub async fn create_key(&self, store: &dyn Store, user_name: &str, now: f64) -> ApiResult<AccessKey> {
+        let key = new_key(user_name, KeyOwner::Root, now);
         let store_key = keys::access_key(&key.access_key_id);
         let put = state::put(&store_key, &key)?;
         if !store.txn(vec![Compare::absent(store_key)], vec![put]).await?.succeeded {
             return Err(ApiError::server("access key id collision; try again"));
         }
+        self.remember(&key);
+        Ok(key)
+    }
+
+    /// Drops a deleted key from the cache at once (the watch brings the deletion too, a moment later).
+    pub fn forget(&self, access_key_id: &str) {
+        self.secrets.write().unwrap_or_else(|poisoned| poisoned.into_inner()).remove(access_key_id);
+    }
+
+    /// Puts a key in the cache at once (the watch brings it too, a moment later).
+    pub fn remember(&self, key: &AccessKey) {
         self.secrets
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .insert(key.access_key_id.clone(), key.secret_access_key.clone());
-        Ok(key)
+            .insert(key.access_key_id.clone(), CachedKey::of(key));
+    }
+}
+
+/// A fresh key (not stored): `AKIA` and 16 characters, and a 40-character secret.
+pub fn new_key(user_name: &str, owner: KeyOwner, now: f64) -> AccessKey {
+    AccessKey {
+        access_key_id: format!("AKIA{}", random_string(16, b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")),
+        secret_access_key: random_string(40, b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"),
+        user_name: user_name.to_owned(),
+        created_at: now,
+        owner,
+        status: KeyStatus::Active,
     }
 }
 
 /// A random string over `alphabet` from the operating system's generator. The alphabets used have 32 or 64
 /// symbols, so taking a byte modulo their size is unbiased.
-fn random_string(len: usize, alphabet: &[u8]) -> String {
+pub(crate) fn random_string(len: usize, alphabet: &[u8]) -> String {
     let mut bytes = vec![0u8; len];
     // Without OS randomness no secure key can be made; failing loudly at key creation beats a weak key.
     getrandom::fill(&mut bytes).expect("the operating system's random number generator is unavailable");

@@ -8,6 +8,8 @@ use berth_store::StoreError;
 /// The ECS (and common AWS) error codes Berth answers with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorCode {
+    /// A principal's policies do not allow the operation (JSON APIs; the query APIs say `AccessDenied`).
+    AccessDeniedException,
     AttributeLimitExceededException,
     ClientException,
     ClusterContainsContainerInstancesException,
@@ -36,11 +38,30 @@ pub enum ErrorCode {
     UnknownOperationException,
     UnrecognizedClientException,
     UnsupportedFeatureException,
+    // The query protocol's codes (IAM, STS).
+    /// A principal's policies do not allow the operation.
+    AccessDenied,
+    /// The resource is in use (an IAM user with access keys, a policy still attached, ...).
+    DeleteConflict,
+    EntityAlreadyExists,
+    /// An `Action` outside the service's model, or one Berth does not serve.
+    InvalidAction,
+    /// A value IAM refuses (other than by its pattern or length: those are `ValidationError`).
+    InvalidInput,
+    /// A quota: two access keys per user, five versions per policy, ...
+    LimitExceeded,
+    MalformedPolicyDocument,
+    /// A query request without `Action`.
+    MissingAction,
+    NoSuchEntity,
+    /// A parameter outside its pattern, length or range.
+    ValidationError,
 }
 
 impl ErrorCode {
     pub fn as_str(self) -> &'static str {
         match self {
+            ErrorCode::AccessDeniedException => "AccessDeniedException",
             ErrorCode::AttributeLimitExceededException => "AttributeLimitExceededException",
             ErrorCode::ClientException => "ClientException",
             ErrorCode::ClusterContainsContainerInstancesException => "ClusterContainsContainerInstancesException",
@@ -65,6 +86,16 @@ impl ErrorCode {
             ErrorCode::UnknownOperationException => "UnknownOperationException",
             ErrorCode::UnrecognizedClientException => "UnrecognizedClientException",
             ErrorCode::UnsupportedFeatureException => "UnsupportedFeatureException",
+            ErrorCode::AccessDenied => "AccessDenied",
+            ErrorCode::DeleteConflict => "DeleteConflict",
+            ErrorCode::EntityAlreadyExists => "EntityAlreadyExists",
+            ErrorCode::InvalidAction => "InvalidAction",
+            ErrorCode::InvalidInput => "InvalidInput",
+            ErrorCode::LimitExceeded => "LimitExceeded",
+            ErrorCode::MalformedPolicyDocument => "MalformedPolicyDocument",
+            ErrorCode::MissingAction => "MissingAction",
+            ErrorCode::NoSuchEntity => "NoSuchEntity",
+            ErrorCode::ValidationError => "ValidationError",
         }
     }
 
@@ -74,10 +105,19 @@ impl ErrorCode {
             ErrorCode::IncompleteSignatureException
             | ErrorCode::InvalidSignatureException
             | ErrorCode::MissingAuthenticationTokenException
-            | ErrorCode::UnrecognizedClientException => 403,
+            | ErrorCode::UnrecognizedClientException
+            | ErrorCode::AccessDenied => 403,
+            ErrorCode::NoSuchEntity => 404,
+            ErrorCode::DeleteConflict | ErrorCode::EntityAlreadyExists | ErrorCode::LimitExceeded => 409,
             ErrorCode::RequestEntityTooLargeException => 413,
             ErrorCode::ServerException => 500,
-            ErrorCode::AttributeLimitExceededException
+            ErrorCode::AccessDeniedException
+            | ErrorCode::InvalidAction
+            | ErrorCode::InvalidInput
+            | ErrorCode::MalformedPolicyDocument
+            | ErrorCode::MissingAction
+            | ErrorCode::ValidationError
+            | ErrorCode::AttributeLimitExceededException
             | ErrorCode::ClientException
             | ErrorCode::ClusterContainsContainerInstancesException
             | ErrorCode::ClusterContainsServicesException

@@ -19,6 +19,7 @@ use berth_store::Store;
 
 pub mod api;
 pub mod auth;
+pub mod authz;
 pub mod bootstrap;
 pub mod compactor;
 pub mod console;
@@ -26,6 +27,7 @@ pub mod controllers;
 pub mod dispatch;
 pub mod error;
 pub mod events;
+pub mod iam;
 pub mod leader;
 pub mod liveness;
 pub mod logs;
@@ -37,6 +39,7 @@ pub mod paging;
 pub mod placement;
 pub mod resources;
 pub mod state;
+pub mod sts;
 pub mod utilization;
 pub mod wire;
 
@@ -88,6 +91,7 @@ pub async fn build_api(store: Arc<dyn Store>, config: &ServerConfig) -> Result<A
         manifests,
         metrics,
         utilization: Default::default(),
+        policies: Default::default(),
     }))
 }
 

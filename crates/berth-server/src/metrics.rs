@@ -349,7 +349,9 @@ fn operation_label(operation: Option<&str>) -> String {
     let known = crate::dispatch::find(op).is_some()
         || crate::dispatch::AGENT_OPERATIONS.iter().any(|o| o.name == op)
         || crate::utilization::OPERATIONS.contains(&op)
-        || crate::logs::find(op).is_some();
+        || crate::logs::find(op).is_some()
+        || crate::iam::find(op).is_some()
+        || crate::sts::find(op).is_some();
     if known { op.to_owned() } else { "other".to_owned() }
 }
 

@@ -9,6 +9,16 @@ use crate::error::{ApiError, ApiResult};
 
 /// Key layout. Revisions are zero-padded so that key order is numeric order.
 pub mod keys {
+    /// IAM users, groups, roles and managed policies, by kind and lowercased name (IAM names are unique without
+    /// regard to case): `iam/user/alice`.
+    pub fn iam(kind: &str, name: &str) -> String {
+        format!("iam/{kind}/{}", name.to_ascii_lowercase())
+    }
+    pub fn iam_of(kind: &str) -> String {
+        format!("iam/{kind}/")
+    }
+    pub const IAM: &str = "iam/";
+
     pub fn cluster(name: &str) -> String {
         format!("clusters/{name}")
     }

@@ -129,6 +129,14 @@ impl AuthError {
     }
 }
 
+/// The service named in the request's credential scope, unverified: what an endpoint serving several services
+/// routes on before it verifies the request for that service. `None` when there is no parseable `Authorization`.
+pub fn scope_service(headers: &[(&str, &[u8])]) -> Option<String> {
+    let value = single_header(headers, "authorization").ok()??;
+    let auth = authorization::parse(std::str::from_utf8(value).ok()?).ok()?;
+    Some(auth.scope.service.to_owned())
+}
+
 /// How far `x-amz-date` may be from the server clock, either way (AWS's value).
 const MAX_SKEW: Duration = Duration::from_secs(15 * 60);
 
@@ -341,6 +349,14 @@ mod tests {
             "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/iam/aws4_request, \
              SignedHeaders=content-type;host;x-amz-date, Signature={signature}"
         )
+    }
+
+    #[test]
+    fn the_scope_names_the_service_before_verification() {
+        let headers = doc_headers(&doc_authorization(DOC_SIGNATURE));
+        let headers: Vec<(&str, &[u8])> = headers.iter().map(|(n, v)| (*n, &v[..])).collect();
+        assert_eq!(scope_service(&headers).as_deref(), Some("iam"));
+        assert_eq!(scope_service(&headers[..3]), None, "no Authorization header");
     }
 
     fn run(headers: &[(&str, Vec<u8>)], now: SystemTime) -> Result<Verified, AuthError> {

@@ -25,7 +25,13 @@ mod streams;
 mod tags;
 mod validate;
 
+pub use groups::LogGroupRecord;
 pub use index::{ensure_groups, stream_ops};
+
+/// The log group inside the rest of a log group ARN (`aws:logs:<region>:<account>:log-group:<name>[:*]`).
+pub fn group_of_arn_rest(rest: &str) -> Option<&str> {
+    validate::arn_group(rest)
+}
 
 /// Milliseconds since the epoch, as CloudWatch Logs timestamps are sent.
 pub(crate) fn now_millis() -> i64 {

@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use berth_model::names::truncate;
+use berth_model::names::{is_tag_char, truncate};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -58,11 +58,6 @@ fn check_key(key: &str) -> ApiResult<()> {
         )));
     }
     Ok(())
-}
-
-/// `[\p{L}\p{Z}\p{N}_.:/=+\-@]`, the model's pattern for tag keys and values.
-fn is_tag_char(c: char) -> bool {
-    c.is_alphanumeric() || (c.is_whitespace() && !c.is_control()) || "_.:/=+-@".contains(c)
 }
 
 /// The log group a `resourceArn` names: `arn:<partition>:logs:<region>:<account>:log-group:<name>`, with or without

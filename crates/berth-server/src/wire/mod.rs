@@ -5,7 +5,9 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::{Request, State};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -14,8 +16,11 @@ use futures::FutureExt;
 use serde_json::{Value, json};
 
 use crate::api::Api;
+use crate::authz::Origin;
 use crate::dispatch;
 use crate::error::{ApiError, ApiResult, ErrorCode};
+
+pub mod query;
 
 /// Largest request body accepted, in bytes.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -41,12 +46,28 @@ pub fn router(api: Arc<Api>) -> Router {
         .with_state(api)
 }
 
+/// Every API request: JSON 1.1 (`X-Amz-Target`: ECS, CloudWatch Logs, Berth's own) or the query protocol
+/// (form-encoded `Action`: IAM, STS), answered in the protocol it came in.
 async fn ecs_endpoint(State(api): State<Arc<Api>>, request: Request) -> Response {
     let request_id = uuid::Uuid::new_v4().to_string();
     let (parts, body) = request.into_parts();
     let started = std::time::Instant::now();
-    let (operation, result) = match read_body(body, &parts.headers).await {
-        Ok(bytes) => handle(api.clone(), &parts.method, &parts.uri, &parts.headers, bytes).await,
+    let content_type = parts.headers.get("content-type").and_then(|v| v.to_str().ok());
+    let is_query = query::is_query(content_type, parts.method.as_str(), parts.uri.query().unwrap_or(""));
+    let origin = Origin {
+        source_ip: parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip()),
+        secure_transport: false,
+    };
+    let bytes = read_body(body, &parts.headers).await;
+    if is_query {
+        let outcome = match bytes {
+            Ok(bytes) => handle_query(api.clone(), origin, &parts.method, &parts.uri, &parts.headers, bytes).await,
+            Err(e) => QueryOutcome { action: None, service: QueryService::Iam, result: Err(e) },
+        };
+        return query_response(&api, outcome, &request_id, started);
+    }
+    let (operation, result) = match bytes {
+        Ok(bytes) => handle(api.clone(), origin, &parts.method, &parts.uri, &parts.headers, bytes).await,
         Err(e) => (None, Err(e)),
     };
     let (status, payload) = match result {
@@ -58,14 +79,7 @@ async fn ecs_endpoint(State(api): State<Arc<Api>>, request: Request) -> Response
             error_parts(&e)
         }
     };
-    tracing::debug!(
-        request_id,
-        operation = operation.as_deref().unwrap_or("-"),
-        status = status.as_u16(),
-        micros = started.elapsed().as_micros() as u64,
-        "request"
-    );
-    api.metrics.observe_request(operation.as_deref(), status.as_u16(), started.elapsed());
+    log_request(&api, &request_id, operation.as_deref(), status.as_u16(), started);
     let body = serde_json::to_vec(&strip_nulls(payload)).unwrap_or_else(|_| b"{}".to_vec());
     let mut response = (status, body).into_response();
     let headers = response.headers_mut();
@@ -74,6 +88,168 @@ async fn ecs_endpoint(State(api): State<Arc<Api>>, request: Request) -> Response
         headers.insert("x-amzn-requestid", v);
     }
     response
+}
+
+fn log_request(api: &Api, request_id: &str, operation: Option<&str>, status: u16, started: std::time::Instant) {
+    tracing::debug!(
+        request_id,
+        operation = operation.unwrap_or("-"),
+        status,
+        micros = started.elapsed().as_micros() as u64,
+        "request"
+    );
+    api.metrics.observe_request(operation, status, started.elapsed());
+}
+
+/// The services spoken in the query protocol, picked by the signature's credential scope.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum QueryService {
+    Iam,
+    Sts,
+}
+
+impl QueryService {
+    fn signing_name(self) -> &'static str {
+        match self {
+            QueryService::Iam => "iam",
+            QueryService::Sts => "sts",
+        }
+    }
+
+    fn namespace(self) -> &'static str {
+        match self {
+            QueryService::Iam => crate::iam::NAMESPACE,
+            QueryService::Sts => crate::sts::NAMESPACE,
+        }
+    }
+
+    fn version(self) -> &'static str {
+        match self {
+            QueryService::Iam => crate::iam::VERSION,
+            QueryService::Sts => crate::sts::VERSION,
+        }
+    }
+}
+
+/// What a query request came to.
+struct QueryOutcome {
+    action: Option<String>,
+    service: QueryService,
+    result: ApiResult<Value>,
+}
+
+/// Authenticates, authorizes, decodes and dispatches one query-protocol request.
+async fn handle_query(
+    api: Arc<Api>,
+    origin: Origin,
+    method: &axum::http::Method,
+    uri: &axum::http::Uri,
+    headers: &HeaderMap,
+    body: Bytes,
+) -> QueryOutcome {
+    let header_list: Vec<(&str, &[u8])> = headers.iter().map(|(k, v)| (k.as_str(), v.as_bytes())).collect();
+    // The credential scope names the service; an unsigned request is answered as IAM's.
+    let service = match berth_sigv4::scope_service(&header_list).as_deref() {
+        Some("sts") => QueryService::Sts,
+        _ => QueryService::Iam,
+    };
+    let fail = |action: Option<String>, e: ApiError| QueryOutcome { action, service, result: Err(e) };
+    let signed = SignedRequest {
+        method: method.as_str(),
+        path: uri.path(),
+        query: uri.query().unwrap_or(""),
+        headers: &header_list,
+        body: &body,
+    };
+    let verified = match api.auth.verify(&signed, service.signing_name()) {
+        Ok(v) => v,
+        Err(e) => return fail(None, e.into()),
+    };
+    let caller = api.auth.caller(verified.as_ref(), api.now());
+    let form = if method == axum::http::Method::GET { uri.query().unwrap_or("").as_bytes() } else { &body[..] };
+    let request = match query::parse(form) {
+        Ok(r) => r,
+        Err(e) => return fail(None, e),
+    };
+    let action = Some(request.action.clone());
+    if !request.version.is_empty() && request.version != service.version() {
+        let message = format!(
+            "Could not find operation {} for version {}.",
+            berth_model::names::truncate(&request.action, 128),
+            berth_model::names::truncate(&request.version, 32)
+        );
+        return fail(action, ApiError::new(ErrorCode::InvalidAction, message));
+    }
+    let (prefix, known) = match service {
+        QueryService::Iam => ("iam", crate::iam::find(&request.action).is_some()),
+        QueryService::Sts => ("sts", crate::sts::find(&request.action).is_some()),
+    };
+    if known
+        && let Err(e) = crate::authz::authorize(&api, &caller, origin, prefix, &request.action, &request.params).await
+    {
+        return fail(action, e);
+    }
+    let result = match service {
+        QueryService::Iam => {
+            let call = crate::iam::dispatch(api, caller, &request.action, request.params);
+            std::panic::AssertUnwindSafe(call).catch_unwind().await
+        }
+        QueryService::Sts => {
+            let call = crate::sts::dispatch(api, caller, &request.action, request.params);
+            std::panic::AssertUnwindSafe(call).catch_unwind().await
+        }
+    };
+    let result = result.unwrap_or_else(|_| {
+        tracing::error!(operation = request.action, "handler panicked");
+        Err(ApiError::server(format!("{} failed inside the server; it may not have been applied.", request.action)))
+    });
+    QueryOutcome { action, service, result }
+}
+
+/// The XML answer of a query request.
+fn query_response(api: &Api, outcome: QueryOutcome, request_id: &str, started: std::time::Instant) -> Response {
+    let (status, body) = match &outcome.result {
+        Ok(value) => {
+            let action = outcome.action.as_deref().unwrap_or("Unknown");
+            (
+                StatusCode::OK,
+                query::response(action, outcome.service.namespace(), &strip_nulls(value.clone()), request_id),
+            )
+        }
+        Err(e) => {
+            if e.code == ErrorCode::ServerException {
+                tracing::error!(request_id, error = %e.message, "request failed");
+            }
+            let (code, status) = query_code(e, outcome.service);
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
+            (status, query::error(code, &e.message, status.as_u16() < 500, request_id))
+        }
+    };
+    log_request(api, request_id, outcome.action.as_deref(), status.as_u16(), started);
+    let mut response = (status, body).into_response();
+    let headers = response.headers_mut();
+    headers.insert("content-type", HeaderValue::from_static("text/xml"));
+    if let Ok(v) = HeaderValue::from_str(request_id) {
+        headers.insert("x-amzn-requestid", v);
+    }
+    response
+}
+
+/// The query protocol's code and HTTP status for an error: authentication and authorization failures have their
+/// own names there (`InvalidClientTokenId`, `SignatureDoesNotMatch`, `AccessDenied`, ...).
+fn query_code(e: &ApiError, service: QueryService) -> (&'static str, u16) {
+    match e.code {
+        ErrorCode::UnrecognizedClientException => ("InvalidClientTokenId", 403),
+        ErrorCode::InvalidSignatureException => ("SignatureDoesNotMatch", 403),
+        ErrorCode::IncompleteSignatureException => ("IncompleteSignature", 403),
+        ErrorCode::MissingAuthenticationTokenException => ("MissingAuthenticationToken", 403),
+        ErrorCode::AccessDeniedException | ErrorCode::AccessDenied => ("AccessDenied", 403),
+        ErrorCode::InvalidParameterException | ErrorCode::SerializationException => ("ValidationError", 400),
+        ErrorCode::UnknownOperationException => ("InvalidAction", 400),
+        ErrorCode::ServerException if service == QueryService::Iam => ("ServiceFailure", 500),
+        ErrorCode::ServerException => ("InternalFailure", 500),
+        code => (code.as_str(), code.http_status()),
+    }
 }
 
 /// The status and `{"__type", "message"}` body of an error.
@@ -113,6 +289,7 @@ async fn read_body(body: Body, headers: &HeaderMap) -> ApiResult<Bytes> {
 /// Authenticates, decodes and dispatches one request; returns the operation name when it got that far.
 async fn handle(
     api: Arc<Api>,
+    origin: Origin,
     method: &axum::http::Method,
     uri: &axum::http::Uri,
     headers: &HeaderMap,
@@ -140,9 +317,11 @@ async fn handle(
     };
     // Clients sign for the service they call: `logs` for CloudWatch Logs, `ecs` for the rest.
     let signing_name = if matches!(service, Service::Logs) { "logs" } else { "ecs" };
-    if let Err(e) = api.auth.verify(&signed, signing_name) {
-        return (None, Err(e.into()));
-    }
+    let verified = match api.auth.verify(&signed, signing_name) {
+        Ok(v) => v,
+        Err(e) => return (None, Err(e.into())),
+    };
+    let caller = api.auth.caller(verified.as_ref(), api.now());
     let Some(operation) = operation else {
         let message = if target.is_empty() {
             "Missing X-Amz-Target header: requests name their operation as AmazonEC2ContainerServiceV20141113.<Operation>."
@@ -164,6 +343,19 @@ async fn handle(
     };
     if matches!(service, Service::Ecs | Service::Logs) {
         absent_empty_strings(&mut input);
+    }
+    // Operations of the models that Berth does not serve answer that they are unsupported, unauthorized.
+    let authorized_as = match service {
+        Service::Ecs => dispatch::find(operation).and_then(|o| o.handler).map(|_| "ecs"),
+        Service::Logs => crate::logs::find(operation).and_then(|o| o.handler).map(|_| "logs"),
+        // The agent channel's Poll is ECS's (on the container instance); Berth's own operations are `berth:`.
+        Service::Agent if operation == "Poll" => Some("ecs"),
+        Service::Agent | Service::Berth => Some("berth"),
+    };
+    if let Some(prefix) = authorized_as
+        && let Err(e) = crate::authz::authorize(&api, &caller, origin, prefix, operation, &input).await
+    {
+        return (Some(operation.to_owned()), Err(e));
     }
     // A panic in a handler is a bug; it must still end in an ECS error for this request, not a dropped connection.
     let outcome = match service {
