@@ -49,8 +49,19 @@ pub async fn stream(State(api): State<Arc<Api>>, request: Request) -> Response {
         headers: &header_list,
         body: b"",
     };
-    if let Err(e) = api.auth.verify(&signed, "ecs") {
-        return crate::wire::error_response(e.into());
+    let verified = match api.auth.verify(&signed, "ecs") {
+        Ok(v) => v,
+        Err(e) => return crate::wire::error_response(e.into()),
+    };
+    // The stream shows what Describe* would: an IAM user needs `berth:GetEvents`.
+    let caller = api.auth.caller(verified.as_ref(), api.now());
+    let origin = crate::authz::Origin {
+        source_ip: parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip()),
+        secure_transport: false,
+    };
+    let input = serde_json::json!({});
+    if let Err(e) = crate::authz::authorize(&api, &caller, origin, "berth", "GetEvents", &input).await {
+        return crate::wire::error_response(e);
     }
     let last_event_id = parts.headers.get("last-event-id").and_then(|v| v.to_str().ok());
     let query = match Query::parse(parts.uri.query().unwrap_or(""), last_event_id) {
