@@ -1,6 +1,7 @@
-//! Random request bodies against the implemented ECS operations and the served CloudWatch Logs operations: whatever
-//! arrives, the answer is a 200 or a 4xx error with `__type` and `message`, never a 5xx or a dropped connection, and
-//! the server keeps serving.
+//! Random request bodies against the implemented ECS operations, the served CloudWatch Logs operations (JSON 1.1)
+//! and the served IAM and STS operations (query protocol): whatever arrives, the answer is a 200 or a 4xx error
+//! (`__type` and `message`, or an XML `ErrorResponse` with `Code` and `Message`), never a 5xx or a dropped
+//! connection, and the server keeps serving.
 
 use berth_e2e::Berth;
 use serde_json::{Map, Value, json};
@@ -117,6 +118,124 @@ const LOGS_FIELDS: [&str; 20] = [
     "orderBy",
 ];
 
+/// The IAM operations Berth serves, and the parameter names of their model (query protocol: `.member.N` lists).
+const IAM_OPERATIONS: [&str; 66] = [
+    "AddUserToGroup",
+    "AttachGroupPolicy",
+    "AttachRolePolicy",
+    "AttachUserPolicy",
+    "CreateAccessKey",
+    "CreateGroup",
+    "CreatePolicy",
+    "CreatePolicyVersion",
+    "CreateRole",
+    "CreateUser",
+    "DeleteAccessKey",
+    "DeleteGroup",
+    "DeleteGroupPolicy",
+    "DeletePolicy",
+    "DeletePolicyVersion",
+    "DeleteRole",
+    "DeleteRolePolicy",
+    "DeleteUser",
+    "DeleteUserPolicy",
+    "DetachGroupPolicy",
+    "DetachRolePolicy",
+    "DetachUserPolicy",
+    "GetAccessKeyLastUsed",
+    "GetAccountAuthorizationDetails",
+    "GetGroup",
+    "GetGroupPolicy",
+    "GetPolicy",
+    "GetPolicyVersion",
+    "GetRole",
+    "GetRolePolicy",
+    "GetUser",
+    "GetUserPolicy",
+    "ListAccessKeys",
+    "ListAttachedGroupPolicies",
+    "ListAttachedRolePolicies",
+    "ListAttachedUserPolicies",
+    "ListEntitiesForPolicy",
+    "ListGroupPolicies",
+    "ListGroups",
+    "ListGroupsForUser",
+    "ListPolicies",
+    "ListPolicyTags",
+    "ListPolicyVersions",
+    "ListRolePolicies",
+    "ListRoleTags",
+    "ListRoles",
+    "ListUserPolicies",
+    "ListUserTags",
+    "ListUsers",
+    "PutGroupPolicy",
+    "PutRolePolicy",
+    "PutUserPolicy",
+    "RemoveUserFromGroup",
+    "SetDefaultPolicyVersion",
+    "TagPolicy",
+    "TagRole",
+    "TagUser",
+    "UntagPolicy",
+    "UntagRole",
+    "UntagUser",
+    "UpdateAccessKey",
+    "UpdateAssumeRolePolicy",
+    "UpdateGroup",
+    "UpdateRole",
+    "UpdateRoleDescription",
+    "UpdateUser",
+];
+
+const IAM_FIELDS: [&str; 26] = [
+    "UserName",
+    "GroupName",
+    "RoleName",
+    "PolicyName",
+    "PolicyArn",
+    "PolicyDocument",
+    "AssumeRolePolicyDocument",
+    "Path",
+    "PathPrefix",
+    "NewPath",
+    "NewUserName",
+    "NewGroupName",
+    "AccessKeyId",
+    "Status",
+    "Tags.member.1.Key",
+    "Tags.member.1.Value",
+    "Tags.member.2.Key",
+    "TagKeys.member.1",
+    "MaxItems",
+    "Marker",
+    "VersionId",
+    "SetAsDefault",
+    "Description",
+    "MaxSessionDuration",
+    "Filter.member.1",
+    "Scope",
+];
+
+const IAM_VALUES: [&str; 16] = [
+    "",
+    "alice",
+    "ALICE",
+    "ops",
+    "/",
+    "/ml/",
+    "Active",
+    "Inactive",
+    "v1",
+    "3",
+    "true",
+    "arn:aws:iam::000000000000:policy/p",
+    "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"ecs:*\",\"Resource\":\"*\"}]}",
+    "{\"Version\":\"2012-10-17\",\"Statement\":{\"Effect\":\"Allow\",\"Principal\":{\"Service\":\"ecs-tasks.amazonaws.com\"},\"Action\":\"sts:AssumeRole\"}}",
+    "{\"Statement\":[{\"Effect\":\"Maybe\"}]}",
+    "ünïcødé & <xml>",
+];
+
 const STRINGS: [&str; 14] = [
     "",
     "default",
@@ -175,6 +294,49 @@ async fn random_bodies_never_break_the_server() {
     for (prefix, operations, fields, seed) in [ecs, logs] {
         fuzz(&berth, prefix, operations, fields, seed).await;
     }
+    fuzz_query(&berth, 0x1A3_5EED_0F_F00D).await;
+}
+
+/// Sends 1,500 random form-encoded IAM (and a few STS) requests.
+async fn fuzz_query(berth: &Berth, seed: u64) {
+    let client = reqwest::Client::new();
+    let mut rng = Rng(seed);
+    let mut statuses = std::collections::BTreeMap::new();
+    for i in 0..1500 {
+        let mut form = form_urlencoded::Serializer::new(String::new());
+        match i % 10 {
+            0 => form.append_pair("Action", "GetCallerIdentity").append_pair("Version", "2011-06-15"),
+            1 => form.append_pair("Action", "NoSuchAction").append_pair("Version", "2010-05-08"),
+            _ => form
+                .append_pair("Action", IAM_OPERATIONS[rng.below(IAM_OPERATIONS.len() as u64) as usize])
+                .append_pair("Version", "2010-05-08"),
+        };
+        for _ in 0..rng.below(6) {
+            let field = IAM_FIELDS[rng.below(IAM_FIELDS.len() as u64) as usize];
+            let value = match rng.below(8) {
+                0 => "x".repeat(rng.below(3000) as usize),
+                1 => (rng.below(100_000) as i64 - 50).to_string(),
+                _ => IAM_VALUES[rng.below(IAM_VALUES.len() as u64) as usize].to_owned(),
+            };
+            form.append_pair(field, &value);
+        }
+        let body = if i % 97 == 0 { "Action=CreateUser&UserName=%ZZ&A..B=1".to_owned() } else { form.finish() };
+        let resp = client
+            .post(berth.endpoint())
+            .header("content-type", "application/x-www-form-urlencoded; charset=utf-8")
+            .body(body.clone())
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{body}: connection failed: {e}"));
+        let status = resp.status().as_u16();
+        let text = resp.text().await.unwrap_or_default();
+        assert!(status == 200 || (400..500).contains(&status), "{body} answered {status}: {text}");
+        if status != 200 {
+            assert!(text.starts_with("<ErrorResponse>") && text.contains("<Code>"), "{body}: {text}");
+        }
+        *statuses.entry(status).or_insert(0) += 1;
+    }
+    assert!(statuses.contains_key(&200) && statuses.contains_key(&400), "query: {statuses:?}");
 }
 
 /// Sends 1,500 random bodies to `operations` under the target `prefix`.
