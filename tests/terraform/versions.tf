@@ -1,8 +1,8 @@
 # Terraform and provider pins, and the provider aimed at Berth.
 #
-# Berth serves ECS and CloudWatch Logs on one endpoint; every other service endpoint is left alone, so a resource
-# type Berth does not serve fails loudly (nothing outside is reachable from the test machines). A later issue that
-# adds a resource family (aws_iam_*, aws_lb*, ...) adds its endpoint below and its own .tf file next to these.
+# Berth serves ECS, CloudWatch Logs, IAM and STS on one endpoint; every other service endpoint is left alone, so a
+# resource type Berth does not serve fails loudly (nothing outside is reachable from the test machines). A later issue
+# that adds a resource family (aws_lb*, ...) adds its endpoint below and its own .tf file next to these.
 
 terraform {
   required_version = ">= 1.5.0"
@@ -20,8 +20,9 @@ provider "aws" {
   access_key = var.access_key
   secret_key = var.secret_key
 
-  # Berth is not AWS: no STS to validate the key or find the account, no instance metadata, and the region is
-  # whatever the server was started with.
+  # Berth is not AWS: the key is not validated nor the account looked up at start (data "aws_caller_identity" asks
+  # Berth's STS for it where it is needed), no instance metadata, and the region is whatever the server was started
+  # with.
   skip_credentials_validation = true
   skip_requesting_account_id  = true
   skip_metadata_api_check     = true
@@ -33,5 +34,7 @@ provider "aws" {
   endpoints {
     ecs            = var.endpoint
     cloudwatchlogs = var.endpoint
+    iam            = var.endpoint
+    sts            = var.endpoint
   }
 }

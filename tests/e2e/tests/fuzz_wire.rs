@@ -294,7 +294,7 @@ async fn random_bodies_never_break_the_server() {
     for (prefix, operations, fields, seed) in [ecs, logs] {
         fuzz(&berth, prefix, operations, fields, seed).await;
     }
-    fuzz_query(&berth, 0x1A3_5EED_0F_F00D).await;
+    fuzz_query(&berth, 0x0001_A35E_ED0F_F00D).await;
 }
 
 /// Sends 1,500 random form-encoded IAM (and a few STS) requests.
