@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{ApiError, ApiResult};
 use crate::state::{self, keys};
+use crate::sts::session::{SessionKey, Subject, TokenError};
 
 /// Whether requests must be signed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,8 +71,11 @@ impl KeyStatus {
 pub enum Caller {
     /// The account root: the key `berth up` created, and every request when signatures are not checked.
     Root,
-    /// An IAM user, by name, and the access key it signed with.
+    /// An IAM user, by name, and the access key it signed with (its own, or a session's from GetSessionToken).
     User { name: String, access_key_id: String },
+    /// A session of a role (AssumeRole, a task's role): its permissions are the role's, limited by the session
+    /// policy when there is one.
+    Role { name: String, session: String, policy: Option<String>, tags: Vec<(String, String)>, access_key_id: String },
 }
 
 /// What the cache knows of a key.
@@ -110,31 +114,80 @@ pub struct Auth {
     region: String,
     secrets: RwLock<HashMap<String, CachedKey>>,
     last_used: RwLock<HashMap<String, LastUsed>>,
+    /// Seals and opens session tokens (see `crate::sts::session`).
+    sessions: SessionKey,
     /// The store revision the cache reflects.
     revision: std::sync::atomic::AtomicI64,
 }
 
-/// Why a request was refused: a signature problem, or a valid signature for another region.
+/// Why a request was refused: a signature problem, a valid signature for another region, or an expired session.
 #[derive(Debug, thiserror::Error)]
 pub enum VerifyError {
     #[error(transparent)]
     Signature(#[from] AuthError),
     #[error("Credential should be scoped to a valid region, not '{got}'. This endpoint serves '{expected}'.")]
     WrongRegion { expected: String, got: String },
+    #[error("The security token included in the request is expired")]
+    ExpiredToken,
 }
 
+/// Where the session key lives in the store.
+const SESSION_KEY: &str = "auth/sts-key";
+
 impl Auth {
-    /// Loads every access key from the store.
+    /// Loads every access key from the store, and the session key (made on first start).
     pub async fn load(store: &dyn Store, mode: AuthMode, region: &str) -> ApiResult<Self> {
         let auth = Auth {
             mode,
             region: region.to_owned(),
             secrets: RwLock::new(HashMap::new()),
             last_used: RwLock::new(HashMap::new()),
+            sessions: session_key(store).await?,
             revision: std::sync::atomic::AtomicI64::new(0),
         };
         auth.relist(store).await?;
         Ok(auth)
+    }
+
+    /// The key sealing session tokens.
+    pub fn sessions(&self) -> &SessionKey {
+        &self.sessions
+    }
+
+    /// Checks a request's signature and says who made it: the root, an IAM user (its key or a session of it), or
+    /// a role's session. Temporary credentials carry their session token in `x-amz-security-token`.
+    pub fn authenticate(&self, request: &SignedRequest<'_>, service: &str, now: f64) -> Result<Caller, VerifyError> {
+        if self.mode == AuthMode::Disabled {
+            return Ok(Caller::Root);
+        }
+        let Some(id) = berth_sigv4::access_key_id(request.headers).filter(|id| id.starts_with("ASIA")) else {
+            let verified = self.verify(request, service)?;
+            return Ok(self.caller(verified.as_ref(), now));
+        };
+        let invalid = || VerifyError::Signature(AuthError::UnknownAccessKey(id.clone()));
+        let token = request
+            .headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case("x-amz-security-token"))
+            .and_then(|(_, v)| std::str::from_utf8(v).ok())
+            .ok_or_else(invalid)?;
+        let claims = match self.sessions.open(token.trim(), now) {
+            Ok(c) if c.access_key_id == id => c,
+            Ok(_) | Err(TokenError::Invalid) => return Err(invalid()),
+            Err(TokenError::Expired) => return Err(VerifyError::ExpiredToken),
+        };
+        let secret = self.sessions.secret_for(&id);
+        let verified = berth_sigv4::verify(request, service, |k| (k == id).then(|| secret.clone()), SystemTime::now())?;
+        if verified.region != self.region {
+            return Err(VerifyError::WrongRegion { expected: self.region.clone(), got: verified.region });
+        }
+        Ok(match claims.subject {
+            Subject::Root => Caller::Root,
+            Subject::User { name } => Caller::User { name, access_key_id: id },
+            Subject::Role { name, session } => {
+                Caller::Role { name, session, policy: claims.policy, tags: claims.tags, access_key_id: id }
+            }
+        })
     }
 
     /// Replaces the cache with the store's keys.
@@ -275,6 +328,22 @@ impl Auth {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .insert(key.access_key_id.clone(), CachedKey::of(key));
     }
+}
+
+/// The session key from the store, made and stored on first use (the first replica to store one wins).
+async fn session_key(store: &dyn Store) -> ApiResult<SessionKey> {
+    for _ in 0..3 {
+        if let Some(kv) = store.get(SESSION_KEY).await? {
+            let text = String::from_utf8_lossy(&kv.value);
+            return SessionKey::from_hex(&text).ok_or_else(|| ApiError::server("the stored session key is unreadable"));
+        }
+        let key = SessionKey::generate();
+        let put = berth_store::Op::put(SESSION_KEY, key.to_hex().into_bytes());
+        if store.txn(vec![Compare::absent(SESSION_KEY)], vec![put]).await?.succeeded {
+            return Ok(key);
+        }
+    }
+    Err(ApiError::server("could not read or store the session key"))
 }
 
 /// A fresh key (not stored): `AKIA` and 16 characters, and a 40-character secret.

@@ -16,6 +16,8 @@ pub enum ErrorCode {
     ClusterContainsServicesException,
     ClusterContainsTasksException,
     ClusterNotFoundException,
+    /// Temporary credentials past their expiration (the query protocol says `ExpiredToken`).
+    ExpiredTokenException,
     IncompleteSignatureException,
     /// CloudWatch Logs: an operation of the Logs model that Berth does not serve.
     InvalidOperationException,
@@ -54,6 +56,8 @@ pub enum ErrorCode {
     /// A query request without `Action`.
     MissingAction,
     NoSuchEntity,
+    /// STS: the session policy and tags are too large.
+    PackedPolicyTooLarge,
     /// A parameter outside its pattern, length or range.
     ValidationError,
 }
@@ -68,6 +72,7 @@ impl ErrorCode {
             ErrorCode::ClusterContainsServicesException => "ClusterContainsServicesException",
             ErrorCode::ClusterContainsTasksException => "ClusterContainsTasksException",
             ErrorCode::ClusterNotFoundException => "ClusterNotFoundException",
+            ErrorCode::ExpiredTokenException => "ExpiredTokenException",
             ErrorCode::IncompleteSignatureException => "IncompleteSignatureException",
             ErrorCode::InvalidOperationException => "InvalidOperationException",
             ErrorCode::InvalidParameterException => "InvalidParameterException",
@@ -95,6 +100,7 @@ impl ErrorCode {
             ErrorCode::MalformedPolicyDocument => "MalformedPolicyDocument",
             ErrorCode::MissingAction => "MissingAction",
             ErrorCode::NoSuchEntity => "NoSuchEntity",
+            ErrorCode::PackedPolicyTooLarge => "PackedPolicyTooLarge",
             ErrorCode::ValidationError => "ValidationError",
         }
     }
@@ -116,6 +122,7 @@ impl ErrorCode {
             | ErrorCode::InvalidInput
             | ErrorCode::MalformedPolicyDocument
             | ErrorCode::MissingAction
+            | ErrorCode::PackedPolicyTooLarge
             | ErrorCode::ValidationError
             | ErrorCode::AttributeLimitExceededException
             | ErrorCode::ClientException
@@ -123,6 +130,7 @@ impl ErrorCode {
             | ErrorCode::ClusterContainsServicesException
             | ErrorCode::ClusterContainsTasksException
             | ErrorCode::ClusterNotFoundException
+            | ErrorCode::ExpiredTokenException
             | ErrorCode::InvalidOperationException
             | ErrorCode::InvalidParameterException
             | ErrorCode::ResourceAlreadyExistsException
@@ -201,6 +209,9 @@ impl From<crate::auth::VerifyError> for ApiError {
             crate::auth::VerifyError::Signature(e) => e.into(),
             other @ crate::auth::VerifyError::WrongRegion { .. } => {
                 ApiError::new(ErrorCode::InvalidSignatureException, other.to_string())
+            }
+            other @ crate::auth::VerifyError::ExpiredToken => {
+                ApiError::new(ErrorCode::ExpiredTokenException, other.to_string())
             }
         }
     }

@@ -49,12 +49,11 @@ pub async fn stream(State(api): State<Arc<Api>>, request: Request) -> Response {
         headers: &header_list,
         body: b"",
     };
-    let verified = match api.auth.verify(&signed, "ecs") {
-        Ok(v) => v,
+    let caller = match api.auth.authenticate(&signed, "ecs", api.now()) {
+        Ok(c) => c,
         Err(e) => return crate::wire::error_response(e.into()),
     };
-    // The stream shows what Describe* would: an IAM user needs `berth:GetEvents`.
-    let caller = api.auth.caller(verified.as_ref(), api.now());
+    // The stream shows what Describe* would: an IAM user or role needs `berth:GetEvents`.
     let origin = crate::authz::Origin {
         source_ip: parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip()),
         secure_transport: false,

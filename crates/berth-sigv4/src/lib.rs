@@ -19,7 +19,8 @@
 //! - `x-amz-content-sha256`, when signed, is used as the payload hash after
 //!   checking it matches the body (`UNSIGNED-PAYLOAD` is refused).
 //! - `x-amz-security-token` is treated like any other header: covered if
-//!   signed, ignored if not. Berth issues no session tokens.
+//!   signed. Checking a temporary credential's token is the server's job
+//!   ([`access_key_id`] tells it which key to look up first).
 //!
 //! What is not: presigned URLs (query-string auth), SigV4a, chunked
 //! (`STREAMING-...`) payloads, the `Date` header as a substitute for
@@ -135,6 +136,14 @@ pub fn scope_service(headers: &[(&str, &[u8])]) -> Option<String> {
     let value = single_header(headers, "authorization").ok()??;
     let auth = authorization::parse(std::str::from_utf8(value).ok()?).ok()?;
     Some(auth.scope.service.to_owned())
+}
+
+/// The access key id the request says it was signed with, unverified: a server issuing temporary credentials reads
+/// it to know which session token to check before it verifies the signature.
+pub fn access_key_id(headers: &[(&str, &[u8])]) -> Option<String> {
+    let value = single_header(headers, "authorization").ok()??;
+    let auth = authorization::parse(std::str::from_utf8(value).ok()?).ok()?;
+    Some(auth.access_key_id.to_owned())
 }
 
 /// How far `x-amz-date` may be from the server clock, either way (AWS's value).
@@ -356,6 +365,7 @@ mod tests {
         let headers = doc_headers(&doc_authorization(DOC_SIGNATURE));
         let headers: Vec<(&str, &[u8])> = headers.iter().map(|(n, v)| (*n, &v[..])).collect();
         assert_eq!(scope_service(&headers).as_deref(), Some("iam"));
+        assert_eq!(access_key_id(&headers).as_deref(), Some("AKIDEXAMPLE"));
         assert_eq!(scope_service(&headers[..3]), None, "no Authorization header");
     }
 

@@ -45,52 +45,125 @@ pub async fn authorize(
     operation: &str,
     input: &Value,
 ) -> ApiResult<()> {
-    let Caller::User { name, .. } = caller else { return Ok(()) };
     // As on AWS, anyone may ask who they are.
-    if service == "sts" && operation == "GetCallerIdentity" {
+    if matches!(caller, Caller::Root) || (service == "sts" && operation == "GetCallerIdentity") {
         return Ok(());
     }
-    let account = api.scope.account_id.clone();
-    let user = match crate::iam::load(api, Kind::User, name).await {
-        Ok(u) => u.value,
-        Err(_) => {
-            let arn = crate::iam::entities::arn(Kind::User, &account, "/", name);
-            return Err(denied(&arn, &format!("{service}:{operation}"), "*", false));
-        }
+    let who = match Who::of(api, caller).await {
+        Ok(who) => who,
+        Err(arn) => return Err(denied(&arn, &format!("{service}:{operation}"), "*", false)),
     };
-    let principal_arn = user.arn(Kind::User, &account);
-    let policies = identity_policies(api, &user).await?;
-    let principal = Principal::user(&account, &user.path, &user.name);
-    let mut context = Context::new().with_principal(&principal);
-    context.set("aws:username", vec![user.name.clone()]);
-    context.set("aws:userid", vec![user.id.clone()]);
-    context.set("aws:PrincipalArn", vec![principal_arn.clone()]);
-    context.set("aws:PrincipalAccount", vec![account.clone()]);
-    context.set("aws:PrincipalType", vec!["User".into()]);
-    for tag in &user.tags {
-        context.set(&format!("aws:PrincipalTag/{}", tag.key), vec![tag.value.clone()]);
-    }
-    let now = api.now();
-    context.set("aws:CurrentTime", vec![crate::wire::query::timestamp(now)]);
-    context.set("aws:EpochTime", vec![(now.floor() as i64).to_string()]);
-    context.set("aws:SecureTransport", vec![origin.secure_transport.to_string()]);
-    if let Some(ip) = origin.source_ip {
-        context.set("aws:SourceIp", vec![ip.to_string()]);
-    }
+    let mut context = who.context(api, origin);
     for check in targets::checks(api, caller, service, operation, input).await? {
-        let mut ctx = context.clone();
         for (key, values) in &check.context {
-            ctx.set(key, values.clone());
+            context.set(key, values.clone());
         }
         let request =
-            Request { action: &check.action, resource: &check.resource, principal: &principal, context: &ctx };
-        match berth_policy::evaluate(&request, policies.iter().map(Arc::as_ref)) {
+            Request { action: &check.action, resource: &check.resource, principal: &who.principal, context: &context };
+        let mut decision = berth_policy::evaluate(&request, who.policies.iter().map(Arc::as_ref));
+        if let Some(session) = &who.session_policy {
+            decision = decision.intersect(berth_policy::evaluate(&request, [session.as_ref()]));
+        }
+        match decision {
             Decision::Allow => {}
-            Decision::ExplicitDeny => return Err(denied(&principal_arn, &check.action, &check.resource, true)),
-            Decision::ImplicitDeny => return Err(denied(&principal_arn, &check.action, &check.resource, false)),
+            Decision::ExplicitDeny => return Err(denied(&who.arn, &check.action, &check.resource, true)),
+            Decision::ImplicitDeny => return Err(denied(&who.arn, &check.action, &check.resource, false)),
+        }
+        for (key, _) in &check.context {
+            context.remove(key);
         }
     }
     Ok(())
+}
+
+/// The caller as policies see it: its principal, ARN, policies and principal condition keys.
+struct Who {
+    principal: Principal,
+    /// As denials name it: the user, or the role's session (`assumed-role/<role>/<session>`).
+    arn: String,
+    policies: Vec<Arc<Policy>>,
+    /// A role session's session policy: the session may do only what both allow.
+    session_policy: Option<Arc<Policy>>,
+    /// `aws:PrincipalArn` (a session's is its role's), `aws:userid`, `aws:username` for users.
+    keys: Vec<(String, String)>,
+    tags: Vec<(String, String)>,
+}
+
+impl Who {
+    /// The caller's identity; `Err` with its ARN when the user or role no longer exists.
+    async fn of(api: &Api, caller: &Caller) -> Result<Who, String> {
+        let account = &api.scope.account_id;
+        match caller {
+            Caller::Root => Err(format!("arn:aws:iam::{account}:root")),
+            Caller::User { name, .. } => {
+                let Ok(user) = crate::iam::load(api, Kind::User, name).await else {
+                    return Err(crate::iam::entities::arn(Kind::User, account, "/", name));
+                };
+                let user = user.value;
+                let arn = user.arn(Kind::User, account);
+                let policies = identity_policies(api, &user, true).await.map_err(|_| arn.clone())?;
+                Ok(Who {
+                    principal: Principal::user(account, &user.path, &user.name),
+                    keys: vec![
+                        ("aws:username".into(), user.name.clone()),
+                        ("aws:userid".into(), user.id.clone()),
+                        ("aws:PrincipalArn".into(), arn.clone()),
+                        ("aws:PrincipalType".into(), "User".into()),
+                    ],
+                    tags: user.tags.iter().map(|t| (t.key.clone(), t.value.clone())).collect(),
+                    arn,
+                    policies,
+                    session_policy: None,
+                })
+            }
+            Caller::Role { name, session, policy, tags, .. } => {
+                let session_arn = crate::sts::assumed_role_arn(account, name, session);
+                let Ok(role) = crate::iam::load(api, Kind::Role, name).await else { return Err(session_arn) };
+                let role = role.value;
+                let policies = identity_policies(api, &role, false).await.map_err(|_| session_arn.clone())?;
+                // Session tags win over the role's own tags.
+                let mut all_tags: Vec<(String, String)> = role
+                    .tags
+                    .iter()
+                    .filter(|t| !tags.iter().any(|(k, _)| k == &t.key))
+                    .map(|t| (t.key.clone(), t.value.clone()))
+                    .collect();
+                all_tags.extend(tags.iter().cloned());
+                Ok(Who {
+                    principal: Principal::assumed_role(account, name, session),
+                    keys: vec![
+                        ("aws:userid".into(), format!("{}:{session}", role.id)),
+                        ("aws:PrincipalArn".into(), role.arn(Kind::Role, account)),
+                        ("aws:PrincipalType".into(), "AssumedRole".into()),
+                    ],
+                    tags: all_tags,
+                    arn: session_arn,
+                    policies,
+                    session_policy: policy.as_deref().and_then(|d| api.policies.parsed(d)),
+                })
+            }
+        }
+    }
+
+    /// The request's condition keys that come from the caller and the connection.
+    fn context(&self, api: &Api, origin: Origin) -> Context {
+        let mut context = Context::new().with_principal(&self.principal);
+        for (k, v) in &self.keys {
+            context.set(k, vec![v.clone()]);
+        }
+        context.set("aws:PrincipalAccount", vec![api.scope.account_id.clone()]);
+        for (k, v) in &self.tags {
+            context.set(&format!("aws:PrincipalTag/{k}"), vec![v.clone()]);
+        }
+        let now = api.now();
+        context.set("aws:CurrentTime", vec![crate::wire::query::timestamp(now)]);
+        context.set("aws:EpochTime", vec![(now.floor() as i64).to_string()]);
+        context.set("aws:SecureTransport", vec![origin.secure_transport.to_string()]);
+        if let Some(ip) = origin.source_ip {
+            context.set("aws:SourceIp", vec![ip.to_string()]);
+        }
+        context
+    }
 }
 
 /// AWS's denial.
@@ -106,11 +179,12 @@ fn denied(principal: &str, action: &str, resource: &str, explicit: bool) -> ApiE
     )
 }
 
-/// A user's identity-based policies: its inline and attached ones, and those of its groups.
-async fn identity_policies(api: &Api, user: &Identity) -> ApiResult<Vec<Arc<Policy>>> {
-    let mut documents: Vec<String> = user.inline.values().cloned().collect();
-    let mut attached = user.attached.clone();
-    for group in &user.groups {
+/// A user's or role's identity-based policies: its inline and attached ones, and (users) those of its groups.
+async fn identity_policies(api: &Api, identity: &Identity, with_groups: bool) -> ApiResult<Vec<Arc<Policy>>> {
+    let mut documents: Vec<String> = identity.inline.values().cloned().collect();
+    let mut attached = identity.attached.clone();
+    let groups = if with_groups { identity.groups.as_slice() } else { &[] };
+    for group in groups {
         if let Ok(g) = crate::iam::load(api, Kind::Group, group).await {
             documents.extend(g.value.inline.values().cloned());
             attached.extend(g.value.attached.iter().cloned());
@@ -139,7 +213,7 @@ pub struct PolicyCache {
 const CACHE_LIMIT: usize = 4096;
 
 impl PolicyCache {
-    fn parsed(&self, document: &str) -> Option<Arc<Policy>> {
+    pub fn parsed(&self, document: &str) -> Option<Arc<Policy>> {
         let mut cache = self.parsed.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if let Some(p) = cache.get(document) {
             return Some(p.clone());

@@ -299,7 +299,7 @@ async fn iam(api: &Api, caller: &Caller, action: &Action, input: &Value) -> ApiR
             "user" => {
                 let name = str_field(input, "UserName").map(str::to_owned).or_else(|| match caller {
                     Caller::User { name, .. } => Some(name.clone()),
-                    Caller::Root => None,
+                    Caller::Root | Caller::Role { .. } => None,
                 });
                 match name {
                     Some(n) => Some(identity_arn(api, Kind::User, &n, input).await),

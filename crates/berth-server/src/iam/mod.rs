@@ -290,6 +290,11 @@ pub async fn all_policies(api: &Api) -> ApiResult<Vec<Versioned<ManagedPolicy>>>
     state::list::<ManagedPolicy>(api.store.as_ref(), &keys::iam_of(Kind::Policy.as_str())).await
 }
 
+/// IAM's answer to an operation on "the caller's own user" made with a role's session.
+pub fn not_a_user() -> ApiError {
+    ApiError::new(ErrorCode::ValidationError, "Must specify userName when calling with non-User credentials")
+}
+
 /// The parameter naming an identity of the kind, for messages.
 pub fn name_field(kind: Kind) -> &'static str {
     match kind {

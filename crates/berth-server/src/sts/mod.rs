@@ -1,8 +1,15 @@
 //! STS (query protocol, `Version=2011-06-15`, signed for `sts`). Every operation of the botocore STS model is in
-//! [`OPERATIONS`]; served: GetCallerIdentity (which, as on AWS, needs no permission) and GetAccessKeyInfo.
+//! [`OPERATIONS`]; served: GetCallerIdentity (which, as on AWS, needs no permission), GetAccessKeyInfo, AssumeRole
+//! and GetSessionToken. Temporary credentials are verified on every request from their session token alone
+//! ([`session`]).
 //!
-//! Limits: temporary credentials (AssumeRole, GetSessionToken, AssumeRoleWithWebIdentity) are not served yet; they
-//! answer `InvalidAction` naming the operation.
+//! AssumeRole: the role's trust policy must allow the caller `sts:AssumeRole` (and `sts:TagSession` when session
+//! tags are given), and, as every call by an IAM user, the caller's own policies must allow it too (AWS waives the
+//! latter when the trust policy names the user itself; Berth does not). The session's permissions are the role's,
+//! limited by the session policies (`Policy` and `PolicyArns`) when given. As on AWS, the account root may not
+//! assume roles, and role chaining is limited to an hour.
+//!
+//! Limits: AssumeRoleWithWebIdentity, SAML, federation tokens and MFA are not served.
 
 use std::sync::Arc;
 
@@ -12,9 +19,11 @@ use serde_json::{Value, json};
 use crate::api::Api;
 use crate::auth::{AccessKey, Caller};
 use crate::error::{ApiError, ApiResult, ErrorCode};
-use crate::iam::entities::{self, Kind};
+use crate::iam::entities::{self, IamTag, Kind};
 use crate::iam::{HandlerFuture, Operation};
 use crate::state::{self, keys};
+
+pub mod session;
 
 /// The XML namespace of STS's responses.
 pub const NAMESPACE: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
@@ -37,7 +46,7 @@ macro_rules! handler {
 
 /// Every operation of the STS model (botocore sts 2011-06-15), sorted by name.
 pub static OPERATIONS: &[Operation] = &[
-    Operation { name: "AssumeRole", handler: None },
+    Operation { name: "AssumeRole", handler: Some(handler!(assume_role)) },
     Operation { name: "AssumeRoleWithSAML", handler: None },
     Operation { name: "AssumeRoleWithWebIdentity", handler: None },
     Operation { name: "AssumeRoot", handler: None },
@@ -46,7 +55,7 @@ pub static OPERATIONS: &[Operation] = &[
     Operation { name: "GetCallerIdentity", handler: Some(handler!(get_caller_identity)) },
     Operation { name: "GetDelegatedAccessToken", handler: None },
     Operation { name: "GetFederationToken", handler: None },
-    Operation { name: "GetSessionToken", handler: None },
+    Operation { name: "GetSessionToken", handler: Some(handler!(get_session_token)) },
     Operation { name: "GetWebIdentityToken", handler: None },
 ];
 
@@ -73,6 +82,11 @@ pub async fn dispatch(api: Arc<Api>, caller: Caller, name: &str, params: Value) 
 #[derive(Debug, Deserialize)]
 pub struct Empty {}
 
+/// `arn:aws:sts::<account>:assumed-role/<role>/<session>`.
+pub fn assumed_role_arn(account: &str, role: &str, session: &str) -> String {
+    format!("arn:aws:sts::{account}:assumed-role/{role}/{session}")
+}
+
 /// Who the caller is: the account root, or an IAM user (UserId its unique id).
 pub async fn get_caller_identity(api: &Api, caller: &Caller, _req: Empty) -> ApiResult<Value> {
     let account = &api.scope.account_id;
@@ -85,6 +99,14 @@ pub async fn get_caller_identity(api: &Api, caller: &Caller, _req: Empty) -> Api
         Caller::User { name, .. } => {
             let user = crate::iam::load(api, Kind::User, name).await?.value;
             json!({ "UserId": user.id, "Account": account, "Arn": user.arn(Kind::User, account) })
+        }
+        Caller::Role { name, session, .. } => {
+            let role = crate::iam::load(api, Kind::Role, name).await?.value;
+            json!({
+                "UserId": format!("{}:{session}", role.id),
+                "Account": account,
+                "Arn": assumed_role_arn(account, name, session),
+            })
         }
     })
 }
@@ -105,6 +127,255 @@ pub async fn get_access_key_info(api: &Api, _caller: &Caller, req: GetAccessKeyI
         Some(_) => Ok(json!({ "Account": api.scope.account_id })),
         None => Err(ApiError::new(ErrorCode::NoSuchEntity, format!("The Access Key with id {id} cannot be found."))),
     }
+}
+
+/// A managed policy named in `PolicyArns`.
+#[derive(Debug, Deserialize)]
+pub struct PolicyArnEntry {
+    arn: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct AssumeRoleRequest {
+    role_arn: String,
+    role_session_name: String,
+    #[serde(default, deserialize_with = "crate::wire::query::de::int")]
+    duration_seconds: Option<i64>,
+    policy: Option<String>,
+    #[serde(default)]
+    policy_arns: Vec<PolicyArnEntry>,
+    #[serde(default)]
+    tags: Vec<IamTag>,
+    external_id: Option<String>,
+    serial_number: Option<String>,
+    source_identity: Option<String>,
+}
+
+/// The longest session a chained role session may ask for.
+const CHAINED_SECONDS: i64 = 3600;
+
+pub async fn assume_role(api: &Api, caller: &Caller, req: AssumeRoleRequest) -> ApiResult<Value> {
+    let account = api.scope.account_id.clone();
+    let caller_arn = match caller {
+        Caller::Root => {
+            return Err(ApiError::new(ErrorCode::AccessDenied, "Roles may not be assumed by root accounts."));
+        }
+        Caller::User { name, .. } => match crate::iam::load(api, Kind::User, name).await {
+            Ok(u) => u.value.arn(Kind::User, &account),
+            Err(_) => entities::arn(Kind::User, &account, "/", name),
+        },
+        Caller::Role { name, session, .. } => assumed_role_arn(&account, name, session),
+    };
+    check_session_name(&req.role_session_name)?;
+    if req.serial_number.is_some() {
+        return Err(ApiError::new(ErrorCode::InvalidInput, "MFA is not supported by Berth."));
+    }
+    entities::check_tags(&req.tags)?;
+    let denied = || {
+        ApiError::new(
+            ErrorCode::AccessDenied,
+            format!("User: {caller_arn} is not authorized to perform: sts:AssumeRole on resource: {}", req.role_arn),
+        )
+    };
+    // A role of this account, by ARN; one that does not exist is denied, as on AWS.
+    let Some(role_name) = req
+        .role_arn
+        .strip_prefix(&format!("arn:aws:iam::{account}:role/"))
+        .and_then(|rest| rest.rsplit('/').next())
+        .filter(|n| !n.is_empty())
+    else {
+        return Err(denied());
+    };
+    let Ok(role) = crate::iam::load(api, Kind::Role, role_name).await else { return Err(denied()) };
+    let role = role.value;
+    if role.arn(Kind::Role, &account) != req.role_arn {
+        return Err(denied());
+    }
+    let chained = matches!(caller, Caller::Role { .. });
+    let max = if chained { CHAINED_SECONDS } else { role.max_session_duration.unwrap_or(3600) };
+    let duration = req.duration_seconds.unwrap_or(3600.min(max));
+    if duration < 900 {
+        return Err(entities::validation(
+            "durationSeconds",
+            &duration.to_string(),
+            "Member must have value greater than or equal to 900",
+        ));
+    }
+    if duration > max {
+        return Err(ApiError::new(
+            ErrorCode::ValidationError,
+            format!(
+                "The requested DurationSeconds exceeds the {} set for this role.",
+                if chained { "1 hour session limit for roles assumed by role chaining" } else { "MaxSessionDuration" }
+            ),
+        ));
+    }
+    let session_policy = session_policy(api, req.policy.as_deref(), &req.policy_arns).await?;
+
+    // The trust policy decides who may assume the role.
+    let trust = role.trust_policy.as_deref().unwrap_or_default();
+    let Ok(trust) = berth_policy::Policy::parse(trust, berth_policy::PolicyKind::Resource) else {
+        return Err(denied());
+    };
+    let principal = match caller {
+        Caller::User { name, .. } => {
+            let path =
+                crate::iam::load(api, Kind::User, name).await.map(|u| u.value.path).unwrap_or_else(|_| "/".into());
+            berth_policy::Principal::user(&account, &path, name)
+        }
+        Caller::Role { name, session, .. } => berth_policy::Principal::assumed_role(&account, name, session),
+        Caller::Root => berth_policy::Principal::root(&account),
+    };
+    let mut context = berth_policy::Context::new().with_principal(&principal);
+    context.set("sts:RoleSessionName", vec![req.role_session_name.clone()]);
+    if let Some(id) = &req.external_id {
+        context.set("sts:ExternalId", vec![id.clone()]);
+    }
+    if let Some(id) = &req.source_identity {
+        context.set("sts:SourceIdentity", vec![id.clone()]);
+    }
+    if !req.tags.is_empty() {
+        for t in &req.tags {
+            context.set(&format!("aws:RequestTag/{}", t.key), vec![t.value.clone()]);
+        }
+        context.set("aws:TagKeys", req.tags.iter().map(|t| t.key.clone()).collect());
+    }
+    let actions: &[&str] =
+        if req.tags.is_empty() { &["sts:AssumeRole"] } else { &["sts:AssumeRole", "sts:TagSession"] };
+    for action in actions {
+        let request =
+            berth_policy::Request { action, resource: &req.role_arn, principal: &principal, context: &context };
+        if berth_policy::evaluate(&request, [&trust]) != berth_policy::Decision::Allow {
+            return Err(denied());
+        }
+    }
+
+    let access_key_id = session::new_access_key_id();
+    let expires = api.now().floor() as i64 + duration;
+    let claims = session::Claims {
+        access_key_id: access_key_id.clone(),
+        expires,
+        subject: session::Subject::Role { name: role.name.clone(), session: req.role_session_name.clone() },
+        policy: session_policy,
+        tags: req.tags.iter().map(|t| (t.key.clone(), t.value.clone())).collect(),
+    };
+    let mut out = json!({
+        "Credentials": credentials(api, &claims),
+        "AssumedRoleUser": {
+            "AssumedRoleId": format!("{}:{}", role.id, req.role_session_name),
+            "Arn": assumed_role_arn(&account, &role.name, &req.role_session_name),
+        },
+    });
+    if claims.policy.is_some() || !claims.tags.is_empty() {
+        // How much of the packed size limit the session policy and tags use, in percent (AWS's 2,048 bytes).
+        let used = claims.policy.as_deref().map(berth_policy::non_whitespace_len).unwrap_or(0)
+            + claims.tags.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>();
+        out["PackedPolicySize"] = json!((used * 100).div_ceil(2048));
+    }
+    if let Some(id) = &req.source_identity {
+        out["SourceIdentity"] = json!(id);
+    }
+    Ok(out)
+}
+
+/// The session name AssumeRole takes: 2 to 64 of `[\w+=,.@-]`.
+fn check_session_name(name: &str) -> ApiResult<()> {
+    let ok = (2..=64).contains(&name.chars().count())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c));
+    if ok {
+        Ok(())
+    } else {
+        Err(entities::validation(
+            "roleSessionName",
+            name,
+            "Member must satisfy regular expression pattern: [\\w+=,.@-]* and have length between 2 and 64",
+        ))
+    }
+}
+
+/// The session policies of an AssumeRole as one document: the statements of `Policy` and of the managed
+/// policies `PolicyArns` names (their union limits the session). `None` when there are none.
+async fn session_policy(api: &Api, inline: Option<&str>, arns: &[PolicyArnEntry]) -> ApiResult<Option<String>> {
+    if arns.len() > 10 {
+        return Err(entities::validation(
+            "policyArns",
+            &arns.len().to_string(),
+            "Member must have length less than or equal to 10",
+        ));
+    }
+    let mut documents: Vec<String> = inline.map(str::to_owned).into_iter().collect();
+    for entry in arns {
+        let policy = crate::iam::policies::load_policy(api, &entry.arn).await?;
+        documents.extend(policy.value.default_document().map(str::to_owned));
+    }
+    if documents.is_empty() {
+        return Ok(None);
+    }
+    let mut statements = Vec::new();
+    for document in &documents {
+        if berth_policy::non_whitespace_len(document) > 2048 {
+            return Err(ApiError::new(
+                ErrorCode::PackedPolicyTooLarge,
+                "Packed size of the session policy and tags exceeds the limit of 2048 bytes.",
+            ));
+        }
+        let parsed = berth_policy::Policy::parse(document, berth_policy::PolicyKind::Identity)
+            .map_err(|e| ApiError::new(ErrorCode::MalformedPolicyDocument, e.to_string()))?;
+        if let Some(list) = parsed.to_json().get("Statement").and_then(Value::as_array) {
+            statements.extend(list.iter().cloned());
+        }
+    }
+    Ok(Some(json!({ "Version": "2012-10-17", "Statement": statements }).to_string()))
+}
+
+/// `Credentials` of a session.
+fn credentials(api: &Api, claims: &session::Claims) -> Value {
+    let key = api.auth.sessions();
+    json!({
+        "AccessKeyId": claims.access_key_id,
+        "SecretAccessKey": key.secret_for(&claims.access_key_id),
+        "SessionToken": key.seal(claims),
+        "Expiration": crate::wire::query::timestamp(claims.expires as f64),
+    })
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct GetSessionTokenRequest {
+    #[serde(default, deserialize_with = "crate::wire::query::de::int")]
+    duration_seconds: Option<i64>,
+    serial_number: Option<String>,
+}
+
+/// Temporary credentials of the caller's own identity (an IAM user's, or the root's for at most an hour).
+pub async fn get_session_token(api: &Api, caller: &Caller, req: GetSessionTokenRequest) -> ApiResult<Value> {
+    if req.serial_number.is_some() {
+        return Err(ApiError::new(ErrorCode::InvalidInput, "MFA is not supported by Berth."));
+    }
+    let refused = || ApiError::new(ErrorCode::AccessDenied, "Cannot call GetSessionToken with session credentials");
+    let (subject, max) = match caller {
+        Caller::Root => (session::Subject::Root, 3600),
+        Caller::User { access_key_id, .. } if access_key_id.starts_with("ASIA") => return Err(refused()),
+        Caller::User { name, .. } => (session::Subject::User { name: name.clone() }, 129_600),
+        Caller::Role { .. } => return Err(refused()),
+    };
+    let duration = req.duration_seconds.unwrap_or(43_200.min(max));
+    if !(900..=max).contains(&duration) {
+        return Err(entities::validation(
+            "durationSeconds",
+            &duration.to_string(),
+            &format!("Member must have value less than or equal to {max} and greater than or equal to 900"),
+        ));
+    }
+    let claims = session::Claims {
+        access_key_id: session::new_access_key_id(),
+        expires: api.now().floor() as i64 + duration,
+        subject,
+        policy: None,
+        tags: vec![],
+    };
+    Ok(json!({ "Credentials": credentials(api, &claims) }))
 }
 
 #[cfg(test)]

@@ -161,11 +161,10 @@ async fn handle_query(
         headers: &header_list,
         body: &body,
     };
-    let verified = match api.auth.verify(&signed, service.signing_name()) {
-        Ok(v) => v,
+    let caller = match api.auth.authenticate(&signed, service.signing_name(), api.now()) {
+        Ok(c) => c,
         Err(e) => return fail(None, e.into()),
     };
-    let caller = api.auth.caller(verified.as_ref(), api.now());
     let form = if method == axum::http::Method::GET { uri.query().unwrap_or("").as_bytes() } else { &body[..] };
     let request = match query::parse(form) {
         Ok(r) => r,
@@ -240,6 +239,7 @@ fn query_response(api: &Api, outcome: QueryOutcome, request_id: &str, started: s
 fn query_code(e: &ApiError, service: QueryService) -> (&'static str, u16) {
     match e.code {
         ErrorCode::UnrecognizedClientException => ("InvalidClientTokenId", 403),
+        ErrorCode::ExpiredTokenException => ("ExpiredToken", 400),
         ErrorCode::InvalidSignatureException => ("SignatureDoesNotMatch", 403),
         ErrorCode::IncompleteSignatureException => ("IncompleteSignature", 403),
         ErrorCode::MissingAuthenticationTokenException => ("MissingAuthenticationToken", 403),
@@ -317,11 +317,10 @@ async fn handle(
     };
     // Clients sign for the service they call: `logs` for CloudWatch Logs, `ecs` for the rest.
     let signing_name = if matches!(service, Service::Logs) { "logs" } else { "ecs" };
-    let verified = match api.auth.verify(&signed, signing_name) {
-        Ok(v) => v,
+    let caller = match api.auth.authenticate(&signed, signing_name, api.now()) {
+        Ok(c) => c,
         Err(e) => return (None, Err(e.into())),
     };
-    let caller = api.auth.caller(verified.as_ref(), api.now());
     let Some(operation) = operation else {
         let message = if target.is_empty() {
             "Missing X-Amz-Target header: requests name their operation as AmazonEC2ContainerServiceV20141113.<Operation>."
