@@ -2,10 +2,17 @@
 with boto3, planned again (no change), changed (a new image: the service rolls to a new task definition revision),
 planned again (no change), its tags changed, planned again (no change) and destroyed.
 
-The configuration (one file per resource family, so later issues add aws_iam_*, aws_lb*, ... next to them) holds an
+The configuration (one file per resource family, so later issues add aws_lb*, ... next to them) holds an
 `aws_ecs_cluster` (containerInsights, tags), an `aws_cloudwatch_log_group` (retention, tags), an
 `aws_ecs_task_definition` (health check, port mapping, awslogs into that group) and an `aws_ecs_service` (2 tasks,
-circuit breaker with rollback, ordered placement strategies, `wait_for_steady_state`).
+circuit breaker with rollback, ordered placement strategies, `wait_for_steady_state`); and IAM (iam.tf): an
+`aws_iam_user` (path, tags, force_destroy) with an `aws_iam_access_key`, an `aws_iam_group` it joins
+(`aws_iam_user_group_membership`) with an inline `aws_iam_group_policy`, a customer managed `aws_iam_policy` (ECS
+Describe*/List*, RunTask in the managed cluster only: an `ecs:cluster` condition) attached to the user
+(`aws_iam_user_policy_attachment`) and to an `aws_iam_role` trusting ecs-tasks.amazonaws.com
+(`aws_iam_role_policy_attachment`), the role's inline `aws_iam_role_policy`, and `data "aws_caller_identity"` (STS).
+After apply, the access key Terraform created signs requests: what the policies allow works, the rest is
+AccessDeniedException.
 
 Where the service runs: `berth up` registers its own machine in the cluster `default`, outside Terraform, as an EC2
 instance's ECS agent joins the cluster in its ECS_CLUSTER. A user of a single `berth up` does what a user of ECS on
@@ -34,6 +41,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from conftest import ACCOUNT, REGION, REPO, clean_env, cluster_arn, error_of, remove_containers, tag_map, uniq
+from test_iam import unique_id
 from test_tasks import IMAGE, docker, instance_of, wait_until
 
 pytestmark = pytest.mark.berth_only
@@ -51,6 +59,12 @@ NEW_TAGS = {"Project": "berth", "Owner": "platform"}  # the tag change: Suite re
 RETENTION_DAYS = 7
 DESIRED = 2
 PLACEMENT = [{"type": "spread", "field": "attribute:ecs.availability-zone"}, {"type": "binpack", "field": "memory"}]
+IAM_PATH = "/berth-tf/"
+# Resources in the configuration: ECS and Logs (cluster, task definition, service, log group), IAM (user, access key,
+# group, membership, policy, user attachment, group inline policy, role, role inline policy, role attachment).
+RESOURCES = 4 + 10
+TAGGED = 4 + 3  # those the tag change updates in place: the four above, the IAM user, role and policy
+ROOT_ARN = f"arn:aws:iam::{ACCOUNT}:root"
 
 
 # --- terraform -----------------------------------------------------------------------------------------------------
@@ -208,6 +222,11 @@ def logs(srv):
 
 
 @pytest.fixture(scope="module")
+def iam(srv):
+    return srv.client("iam")
+
+
+@pytest.fixture(scope="module")
 def tf(srv, tmp_path_factory):
     """The working directory; `terraform init` done. Destroyed at the end unless the last test did it."""
     t = Terraform(tmp_path_factory.mktemp("terraform"), srv, uniq("tf"))
@@ -267,6 +286,33 @@ def healthy_tasks(ecs, name, td_arn):
     return wait_until(f"{DESIRED} RUNNING HEALTHY tasks of {td_arn}", check, timeout=TIMEOUT)
 
 
+def iam_names(tf):
+    """The IAM names the configuration derives from var.name (tests/terraform/iam.tf)."""
+    name = service_name(tf)
+    return {"user": f"{name}-deployer", "group": f"{name}-operators", "policy": f"{name}-ecs-operate",
+            "role": f"{name}-task"}
+
+
+def iam_arn(kind, name):
+    return f"arn:aws:iam::{ACCOUNT}:{kind}{IAM_PATH}{name}"
+
+
+def log_group_arn(tf):
+    return f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/berth-tf/{service_name(tf)}"
+
+
+def policy_document(tf):
+    """The managed policy's document as iam.tf writes it (jsonencode)."""
+    return {"Version": "2012-10-17", "Statement": [
+        {"Sid": "ReadEcs", "Effect": "Allow", "Action": ["ecs:Describe*", "ecs:List*"], "Resource": "*"},
+        {"Sid": "RunTaskInManagedCluster", "Effect": "Allow", "Action": "ecs:RunTask", "Resource": "*",
+         "Condition": {"ArnEquals": {"ecs:cluster": cluster_arn(service_name(tf))}}}]}
+
+
+def iam_tags(tags):
+    return {t["Key"]: t["Value"] for t in tags}
+
+
 def brief_deployments(s):
     return [(d["status"], d["taskDefinition"], d.get("rolloutState"), d["runningCount"]) for d in s["deployments"]]
 
@@ -275,7 +321,7 @@ def brief_deployments(s):
 
 def test_apply_creates_everything(tf):
     p = tf.ok("apply", "-auto-approve", what="apply")
-    assert "Apply complete! Resources: 4 added, 0 changed, 0 destroyed." in p.stdout, p.stdout[-3000:]
+    assert f"Apply complete! Resources: {RESOURCES} added, 0 changed, 0 destroyed." in p.stdout, p.stdout[-3000:]
     out = tf.outputs()
     name = service_name(tf)
     assert out["cluster_arn"] == cluster_arn(name)
@@ -284,6 +330,18 @@ def test_apply_creates_everything(tf):
     assert out["service_id"] == service_arn(tf)
     assert out["log_group_name"] == f"/berth-tf/{name}"
     assert out["log_group_arn"] == f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/berth-tf/{name}"
+    # data "aws_caller_identity": STS GetCallerIdentity of the server's key, the account root.
+    assert (out["account_id"], out["caller_arn"]) == (ACCOUNT, ROOT_ARN), out
+    n = iam_names(tf)
+    assert out["user_arn"] == iam_arn("user", n["user"])
+    assert out["group_arn"] == iam_arn("group", n["group"])
+    assert out["policy_arn"] == iam_arn("policy", n["policy"])
+    assert out["role_arn"] == iam_arn("role", n["role"])
+    assert unique_id("AIDA").match(out["user_unique_id"]), out["user_unique_id"]
+    assert unique_id("AROA").match(out["role_unique_id"]), out["role_unique_id"]
+    assert re.fullmatch(r"AKIA[A-Z0-9]{16}", out["access_key_id"]), out["access_key_id"]
+    assert len(out["access_key_secret"]) == 40, "the access key's secret is not in the state"
+    tf.first["outputs"] = out
 
 
 def test_cluster_as_configured(tf, ecs):
@@ -361,6 +419,141 @@ def test_service_as_configured(tf, ecs, logs):
     wait_until(f"streams {want} in {group}", streams, timeout=30)
 
 
+def test_iam_user_and_access_key_as_configured(tf, iam):
+    n = iam_names(tf)
+    out = tf.first.get("outputs") or tf.outputs()
+    u = iam.get_user(UserName=n["user"])["User"]
+    assert (u["UserName"], u["Path"], u["Arn"], u["UserId"]) == \
+        (n["user"], IAM_PATH, iam_arn("user", n["user"]), out["user_unique_id"]), u
+    want = {**COMMON_TAGS, "Component": "iam-user"}
+    assert iam_tags(u.get("Tags", [])) == want, u.get("Tags")
+    assert iam_tags(iam.list_user_tags(UserName=n["user"])["Tags"]) == want
+    keys = iam.list_access_keys(UserName=n["user"])["AccessKeyMetadata"]
+    assert [(k["AccessKeyId"], k["Status"], k["UserName"]) for k in keys] == \
+        [(out["access_key_id"], "Active", n["user"])], keys
+    # Group membership: both directions.
+    assert [g["GroupName"] for g in iam.list_groups_for_user(UserName=n["user"])["Groups"]] == [n["group"]]
+    # The managed policy attached; no inline policy of its own.
+    assert iam.list_attached_user_policies(UserName=n["user"])["AttachedPolicies"] == \
+        [{"PolicyName": n["policy"], "PolicyArn": iam_arn("policy", n["policy"])}]
+    assert iam.list_user_policies(UserName=n["user"])["PolicyNames"] == []
+
+
+def test_iam_group_as_configured(tf, iam):
+    n = iam_names(tf)
+    out = iam.get_group(GroupName=n["group"])
+    g = out["Group"]
+    assert (g["GroupName"], g["Path"], g["Arn"]) == (n["group"], IAM_PATH, iam_arn("group", n["group"])), g
+    assert unique_id("AGPA").match(g["GroupId"]), g
+    assert [u["UserName"] for u in out["Users"]] == [n["user"]], out["Users"]
+    assert iam.list_group_policies(GroupName=n["group"])["PolicyNames"] == ["read-logs"]
+    p = iam.get_group_policy(GroupName=n["group"], PolicyName="read-logs")
+    arn = log_group_arn(tf)
+    assert p["PolicyDocument"] == {"Version": "2012-10-17", "Statement": [
+        {"Sid": "ListGroups", "Effect": "Allow", "Action": "logs:DescribeLogGroups", "Resource": "*"},
+        {"Sid": "ReadTheServicesGroup", "Effect": "Allow", "Action": ["logs:DescribeLogStreams", "logs:GetLogEvents"],
+         "Resource": [arn, f"{arn}:*"]}]}, p["PolicyDocument"]
+    assert iam.list_attached_group_policies(GroupName=n["group"])["AttachedPolicies"] == []
+
+
+def test_iam_policy_as_configured(tf, iam):
+    n = iam_names(tf)
+    arn = iam_arn("policy", n["policy"])
+    p = iam.get_policy(PolicyArn=arn)["Policy"]
+    assert (p["PolicyName"], p["Path"], p["Arn"], p["DefaultVersionId"], p["AttachmentCount"]) == \
+        (n["policy"], IAM_PATH, arn, "v1", 2), p
+    assert p.get("Description") == "Read ECS; run tasks in the managed cluster only.", p
+    assert unique_id("ANPA").match(p["PolicyId"]), p
+    want = {**COMMON_TAGS, "Component": "iam-policy"}
+    assert iam_tags(p.get("Tags", [])) == want, p.get("Tags")
+    assert iam_tags(iam.list_policy_tags(PolicyArn=arn)["Tags"]) == want
+    v = iam.get_policy_version(PolicyArn=arn, VersionId="v1")["PolicyVersion"]
+    assert v["IsDefaultVersion"] is True and v["Document"] == policy_document(tf), v
+    assert [x["VersionId"] for x in iam.list_policy_versions(PolicyArn=arn)["Versions"]] == ["v1"]
+    ents = iam.list_entities_for_policy(PolicyArn=arn)
+    assert [u["UserName"] for u in ents["PolicyUsers"]] == [n["user"]], ents
+    assert [r["RoleName"] for r in ents["PolicyRoles"]] == [n["role"]], ents
+    assert ents["PolicyGroups"] == [], ents
+    local = [x["Arn"] for x in iam.list_policies(Scope="Local", PathPrefix=IAM_PATH)["Policies"]]
+    assert arn in local, local
+
+
+def test_iam_role_as_configured(tf, iam):
+    n = iam_names(tf)
+    out = tf.first.get("outputs") or tf.outputs()
+    r = iam.get_role(RoleName=n["role"])["Role"]
+    assert (r["RoleName"], r["Path"], r["Arn"], r["RoleId"]) == \
+        (n["role"], IAM_PATH, iam_arn("role", n["role"]), out["role_unique_id"]), r
+    assert (r.get("Description"), r.get("MaxSessionDuration")) == \
+        ("The role the service's tasks would run with.", 7200), r
+    # data "aws_iam_policy_document" writes the statement with an empty Sid and the principal as a string.
+    [st] = r["AssumeRolePolicyDocument"]["Statement"]
+    assert r["AssumeRolePolicyDocument"]["Version"] == "2012-10-17", r["AssumeRolePolicyDocument"]
+    assert (st["Effect"], st["Action"], st["Principal"], st.get("Sid", "")) == \
+        ("Allow", "sts:AssumeRole", {"Service": "ecs-tasks.amazonaws.com"}, ""), st
+    want = {**COMMON_TAGS, "Component": "iam-role"}
+    assert iam_tags(r.get("Tags", [])) == want, r.get("Tags")
+    assert iam_tags(iam.list_role_tags(RoleName=n["role"])["Tags"]) == want
+    assert iam.list_role_policies(RoleName=n["role"])["PolicyNames"] == ["write-logs"]
+    p = iam.get_role_policy(RoleName=n["role"], PolicyName="write-logs")
+    assert p["PolicyDocument"] == {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+         "Resource": f"{log_group_arn(tf)}:*"}]}, p["PolicyDocument"]
+    assert iam.list_attached_role_policies(RoleName=n["role"])["AttachedPolicies"] == \
+        [{"PolicyName": n["policy"], "PolicyArn": iam_arn("policy", n["policy"])}]
+
+
+def test_access_key_is_limited_by_its_policies(tf, srv):
+    """The key Terraform created signs requests as the user: the attached managed policy (ECS Describe*/List*,
+    RunTask in the managed cluster) and the group's inline policy (reading the log group) allow what they say, and
+    nothing more."""
+    n = iam_names(tf)
+    out = tf.first.get("outputs") or tf.outputs()
+    creds = (out["access_key_id"], out["access_key_secret"])
+    user = iam_arn("user", n["user"])
+    name = service_name(tf)
+    ecs, logs, sts = (srv.client(s, creds=creds) for s in ("ecs", "logs", "sts"))
+
+    assert sts.get_caller_identity()["Arn"] == user
+    assert cluster_arn(name) in ecs.list_clusters()["clusterArns"]
+    assert describe_service(ecs, name)["status"] == "ACTIVE"
+
+    def denied(fn, action, **kw):
+        with pytest.raises(ClientError) as ei:
+            fn(**kw)
+        code, msg, _ = error_of(ei)
+        assert code == "AccessDeniedException", (action, code, msg)
+        assert f"User: {user} is not authorized to perform: {action}" in msg, msg
+
+    refused = uniq("tf-denied")
+    denied(ecs.create_cluster, "ecs:CreateCluster", clusterName=refused)
+    assert cluster_arn(refused) not in ecs.list_clusters()["clusterArns"]
+    denied(ecs.delete_service, "ecs:DeleteService", cluster="default", service=name, force=True)
+
+    # RunTask: allowed in the managed cluster only (the condition on ecs:cluster). Nothing joins that cluster, so
+    # the allowed call passes authorization and fails placement (as on ECS: InvalidParameterException, "No Container
+    # Instances were found in your cluster."); in default (where the service runs) it is refused.
+    with pytest.raises(ClientError) as ei:
+        ecs.run_task(cluster=name, taskDefinition=f"{name}:1", count=1)
+    assert error_of(ei)[:2] == ("InvalidParameterException", "No Container Instances were found in your cluster."), \
+        error_of(ei)
+    denied(ecs.run_task, "ecs:RunTask", cluster="default", taskDefinition=f"{name}:1", count=1)
+    running = ecs.list_tasks(cluster="default", family=name, desiredStatus="RUNNING")["taskArns"]
+    assert sorted(running) == sorted(service_tasks(ecs, name)), "RunTask started a task outside the service"
+
+    # The group's inline policy: the log group can be read, not deleted; others' groups are listed but not read.
+    group = f"/berth-tf/{name}"
+    assert [g["logGroupName"] for g in logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"]] == [group]
+    assert logs.describe_log_streams(logGroupName=group)["logStreams"], "the service's streams"
+    denied(logs.delete_log_group, "logs:DeleteLogGroup", logGroupName=group)
+
+    # IAM itself: nothing allows it.
+    iam = srv.client("iam", creds=creds)
+    with pytest.raises(ClientError) as ei:
+        iam.list_users()
+    assert error_of(ei)[0] == "AccessDenied", error_of(ei)
+
+
 def test_plan_after_apply_is_empty(tf):
     tf.plan_is_empty("plan-after-apply")
 
@@ -404,14 +597,15 @@ def test_plan_after_update_is_empty(tf):
     tf.plan_is_empty("plan-after-update")
 
 
-def test_tag_change_updates_in_place(tf, ecs, logs):
+def test_tag_change_updates_in_place(tf, ecs, logs, iam):
     """The commonest change after an image: tags. One tag added (TagResource), one removed (UntagResource) on every
-    resource, each updated in place; then the plan is empty again."""
+    resource, each updated in place (for IAM: TagUser/UntagUser, TagRole/UntagRole, TagPolicy/UntagPolicy); then
+    the plan is empty again."""
     name = service_name(tf)
     tf.vars["tags"] = NEW_TAGS
     tf.write_vars()
     p = tf.ok("apply", "-auto-approve", what="apply-tags")
-    assert "Apply complete! Resources: 0 added, 4 changed, 0 destroyed." in p.stdout, p.stdout[-3000:]
+    assert f"Apply complete! Resources: 0 added, {TAGGED} changed, 0 destroyed." in p.stdout, p.stdout[-3000:]
 
     def want(component):
         return {**NEW_TAGS, "Component": component}
@@ -423,16 +617,22 @@ def test_tag_change_updates_in_place(tf, ecs, logs):
     arn = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{group}"
     assert logs.list_tags_for_resource(resourceArn=arn)["tags"] == want("logs")
     assert logs.list_tags_log_group(logGroupName=group)["tags"] == want("logs")
+    n = iam_names(tf)
+    assert iam_tags(iam.list_user_tags(UserName=n["user"])["Tags"]) == want("iam-user")
+    assert iam_tags(iam.get_user(UserName=n["user"])["User"].get("Tags", [])) == want("iam-user")
+    assert iam_tags(iam.list_role_tags(RoleName=n["role"])["Tags"]) == want("iam-role")
+    assert iam_tags(iam.get_role(RoleName=n["role"])["Role"].get("Tags", [])) == want("iam-role")
+    assert iam_tags(iam.list_policy_tags(PolicyArn=iam_arn("policy", n["policy"]))["Tags"]) == want("iam-policy")
 
     tf.plan_is_empty("plan-after-tags")
 
 
-def test_destroy_removes_everything(tf, ecs, logs):
+def test_destroy_removes_everything(tf, ecs, logs, iam, srv):
     name = service_name(tf)
     tasks = service_tasks(ecs, name) + service_tasks(ecs, name, "STOPPED")
     p = tf.ok("destroy", "-auto-approve", what="destroy")
     tf.destroyed = True
-    assert "Destroy complete! Resources: 4 destroyed." in p.stdout, p.stdout[-3000:]
+    assert f"Destroy complete! Resources: {RESOURCES} destroyed." in p.stdout, p.stdout[-3000:]
     assert tf.state().get("values") is None, "state still holds resources"
 
     s = describe_service(ecs, name)
@@ -453,3 +653,23 @@ def test_destroy_removes_everything(tf, ecs, logs):
     with pytest.raises(ClientError) as ei:
         logs.describe_log_streams(logGroupName=f"/berth-tf/{name}")
     assert error_of(ei)[0] == "ResourceNotFoundException"
+
+    n = iam_names(tf)
+    for what, call in [("user", lambda: iam.get_user(UserName=n["user"])),
+                       ("group", lambda: iam.get_group(GroupName=n["group"])),
+                       ("role", lambda: iam.get_role(RoleName=n["role"])),
+                       ("policy", lambda: iam.get_policy(PolicyArn=iam_arn("policy", n["policy"])))]:
+        with pytest.raises(ClientError) as ei:
+            call()
+        assert error_of(ei)[0] == "NoSuchEntity", (what, error_of(ei))
+    assert [u["UserName"] for u in iam.list_users(PathPrefix=IAM_PATH)["Users"]] == []
+    assert [g["GroupName"] for g in iam.list_groups(PathPrefix=IAM_PATH)["Groups"]] == []
+    assert [r["RoleName"] for r in iam.list_roles(PathPrefix=IAM_PATH)["Roles"]] == []
+    assert [x["Arn"] for x in iam.list_policies(Scope="Local", PathPrefix=IAM_PATH)["Policies"]] == []
+    # The access key died with its user.
+    out = tf.first.get("outputs")
+    if out:
+        key = srv.client("ecs", creds=(out["access_key_id"], out["access_key_secret"]))
+        with pytest.raises(ClientError) as ei:
+            key.list_clusters()
+        assert error_of(ei)[0] == "UnrecognizedClientException", error_of(ei)

@@ -2,7 +2,7 @@
 # `berth up` would have.
 
 variable "endpoint" {
-  description = "Berth's API endpoint (ECS and CloudWatch Logs)."
+  description = "Berth's API endpoint (ECS, CloudWatch Logs, IAM and STS)."
   type        = string
   default     = "http://127.0.0.1:8700"
 }
@@ -25,7 +25,7 @@ variable "secret_key" {
 }
 
 variable "name" {
-  description = "Name of the managed cluster, the task definition family, the service and the log group's last part."
+  description = "Name of the managed cluster, the task definition family, the service, the log group's last part and the IAM names' first."
   type        = string
   default     = "berth-tf"
 }

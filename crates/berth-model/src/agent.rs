@@ -112,6 +112,42 @@ pub struct ContainerStateChange {
     pub health_status: Option<String>,
 }
 
+/// Which of a task's roles credentials are asked for.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TaskRole {
+    /// `taskRoleArn`: what the task's containers act as.
+    #[default]
+    Task,
+    /// `executionRoleArn`: what the agent acts as for the task (private registries, secrets).
+    Execution,
+}
+
+/// `GetTaskCredentials` request (a Berth agent operation): temporary credentials of one of a task's roles, for a
+/// task assigned to the asking instance.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TaskCredentialsRequest {
+    pub cluster: String,
+    pub container_instance: String,
+    /// The task's ARN.
+    pub task: String,
+    #[serde(default)]
+    pub role: TaskRole,
+}
+
+/// `GetTaskCredentials` response: a session of the role, valid while the task runs and at most until `expiration`
+/// (seconds since the epoch). Field names are those of ECS's credentials endpoint.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct TaskCredentials {
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    pub token: String,
+    pub expiration: f64,
+    pub role_arn: String,
+}
+
 /// Docker labels Berth puts on every container it creates, so an agent finds its containers after a restart.
 pub mod labels {
     pub const TASK_ARN: &str = "berth.task-arn";

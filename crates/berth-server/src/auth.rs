@@ -75,7 +75,15 @@ pub enum Caller {
     User { name: String, access_key_id: String },
     /// A session of a role (AssumeRole, a task's role): its permissions are the role's, limited by the session
     /// policy when there is one.
-    Role { name: String, session: String, policy: Option<String>, tags: Vec<(String, String)>, access_key_id: String },
+    Role {
+        name: String,
+        session: String,
+        policy: Option<String>,
+        tags: Vec<(String, String)>,
+        access_key_id: String,
+        /// A task role's session: the task, whose end ends the session.
+        task: Option<String>,
+    },
 }
 
 /// What the cache knows of a key.
@@ -184,9 +192,14 @@ impl Auth {
         Ok(match claims.subject {
             Subject::Root => Caller::Root,
             Subject::User { name } => Caller::User { name, access_key_id: id },
-            Subject::Role { name, session } => {
-                Caller::Role { name, session, policy: claims.policy, tags: claims.tags, access_key_id: id }
-            }
+            Subject::Role { name, session } => Caller::Role {
+                name,
+                session,
+                policy: claims.policy,
+                tags: claims.tags,
+                access_key_id: id,
+                task: claims.task,
+            },
         })
     }
 

@@ -476,3 +476,76 @@ async fn hundreds_of_concurrent_run_tasks_account_for_every_task() {
         assert_eq!(ports, held, "{h}: PORTS holds exactly the live tasks' dynamic ports and the reserved one");
     }
 }
+
+/// A task's role: its agent gets a session of the role (only for a task on its own instance, only for a role that
+/// trusts ecs-tasks.amazonaws.com), named after the task and ending with it.
+#[tokio::test]
+async fn an_agent_gets_credentials_for_its_tasks_roles_only() {
+    let w = world(Duration::from_secs(60), Duration::from_secs(3600)).await;
+    let host = w.host(2048, 4096).await;
+    let other = w.host(2048, 4096).await;
+    // Agents that serve task credentials say so, as ECS's do.
+    for h in [&host, &other] {
+        let attribute = json!({"name": "com.amazonaws.ecs.capability.task-iam-role", "targetId": h});
+        w.ok("PutAttributes", json!({"attributes": [attribute]})).await;
+    }
+    let iam = |action: &str, params: Value| {
+        let api = w.api.clone();
+        let action = action.to_owned();
+        async move { berth_server::iam::dispatch(api, berth_server::auth::Caller::Root, &action, params).await }
+    };
+    let trust = |service: &str| {
+        json!({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}]})
+        .to_string()
+    };
+    iam("CreateRole", json!({"RoleName": "trainer", "AssumeRolePolicyDocument": trust("ecs-tasks.amazonaws.com")}))
+        .await
+        .unwrap();
+    iam("CreateRole", json!({"RoleName": "lambda-only", "AssumeRolePolicyDocument": trust("lambda.amazonaws.com")}))
+        .await
+        .unwrap();
+    let run = |role: &'static str| {
+        let body = json!({
+            "family": format!("with-{role}"),
+            "taskRoleArn": role,
+            "containerDefinitions": [{"name": "web", "image": "berth-test/busybox", "memory": 64}],
+        });
+        let w = &w;
+        async move {
+            w.ok("RegisterTaskDefinition", body).await;
+            let out = w.ok("RunTask", json!({"taskDefinition": format!("with-{role}")})).await;
+            out["tasks"][0].clone()
+        }
+    };
+    let task = run("trainer").await;
+    let arn = task["taskArn"].as_str().unwrap().to_owned();
+    let on = task["containerInstanceArn"].as_str().unwrap().to_owned();
+    let elsewhere = if on == host { other.clone() } else { host.clone() };
+    let ask = |instance: &str, task: &str| {
+        let body = json!({"cluster": "default", "containerInstance": instance, "task": task});
+        dispatch_agent(w.api.clone(), "GetTaskCredentials", body)
+    };
+    let creds = ask(&on, &arn).await.expect("credentials for the task's role");
+    assert!(creds["AccessKeyId"].as_str().unwrap().starts_with("ASIA"));
+    assert_eq!(creds["RoleArn"], "arn:aws:iam::000000000000:role/trainer");
+    let token = creds["Token"].as_str().unwrap();
+    let claims = w.api.auth.sessions().open(token, w.api.now()).expect("a sealed session");
+    assert_eq!(claims.task.as_deref(), Some(arn.as_str()));
+    let left = creds["Expiration"].as_f64().unwrap() - w.api.now();
+    assert!((21_000.0..=21_601.0).contains(&left), "about six hours: {left}");
+    // Another instance's agent cannot have them.
+    assert!(ask(&elsewhere, &arn).await.is_err());
+    // A role that does not trust ECS tasks, and a role that does not exist, give none.
+    let lambda = run("lambda-only").await;
+    let e =
+        ask(lambda["containerInstanceArn"].as_str().unwrap(), lambda["taskArn"].as_str().unwrap()).await.unwrap_err();
+    assert!(e.message.contains("ECS was unable to assume the role 'lambda-only'"), "{}", e.message);
+    let missing = run("no-such-role").await;
+    assert!(
+        ask(missing["containerInstanceArn"].as_str().unwrap(), missing["taskArn"].as_str().unwrap()).await.is_err()
+    );
+    // Once the task has stopped, no more.
+    w.report(&arn, "STOPPED", "STOPPED", Some(0)).await;
+    assert!(ask(&on, &arn).await.is_err());
+}

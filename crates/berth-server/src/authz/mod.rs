@@ -45,6 +45,15 @@ pub async fn authorize(
     operation: &str,
     input: &Value,
 ) -> ApiResult<()> {
+    // A task role's session lasts as long as its task.
+    if let Caller::Role { task: Some(task), .. } = caller
+        && !task_running(api, task).await?
+    {
+        return Err(ApiError::new(
+            ErrorCode::ExpiredTokenException,
+            "The security token included in the request is expired",
+        ));
+    }
     // As on AWS, anyone may ask who they are.
     if matches!(caller, Caller::Root) || (service == "sts" && operation == "GetCallerIdentity") {
         return Ok(());
@@ -164,6 +173,16 @@ impl Who {
         }
         context
     }
+}
+
+/// Whether the task an ARN names exists and has not reached STOPPED.
+async fn task_running(api: &Api, task_arn: &str) -> ApiResult<bool> {
+    let (cluster, id) = berth_model::arn::scoped_id(task_arn, "task");
+    let key = crate::state::keys::task(cluster.unwrap_or(crate::api::DEFAULT_CLUSTER), id);
+    Ok(crate::state::get::<crate::ops::tasks::StoredTask>(api.store.as_ref(), &key)
+        .await?
+        // Still stopping counts as running: its containers may need their credentials to shut down cleanly.
+        .is_some_and(|t| !t.value.task.is_stopped()))
 }
 
 /// AWS's denial.

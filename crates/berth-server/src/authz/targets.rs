@@ -57,6 +57,16 @@ pub async fn checks(
         }
         checks
     };
+    // Running or deploying a definition with roles passes them to ECS: iam:PassRole on each.
+    if svc.prefix == "ecs" && matches!(operation, "RunTask" | "StartTask" | "CreateService" | "UpdateService") {
+        for role in passed_roles(api, input).await? {
+            out.push(Check {
+                action: "iam:PassRole".into(),
+                resource: role,
+                context: vec![("iam:PassedToService".into(), vec!["ecs-tasks.amazonaws.com".into()])],
+            });
+        }
+    }
     // Tagging on creation also needs the service's TagResource (ECS's tagResourceAuthorization, on by default).
     let tags_given = context.contains_key("aws:TagKeys");
     if tags_given
@@ -211,6 +221,39 @@ async fn ecs(
         }
     }
     Ok(targets)
+}
+
+/// The ARNs of the roles a RunTask, StartTask, CreateService or UpdateService hands to ECS: the task definition's
+/// `taskRoleArn` and `executionRoleArn`, and those of RunTask's overrides.
+async fn passed_roles(api: &Api, input: &Value) -> ApiResult<Vec<String>> {
+    let account = &api.scope.account_id;
+    let mut refs: Vec<String> = Vec::new();
+    if let Some(overrides) = input.get("overrides") {
+        refs.extend(
+            ["taskRoleArn", "executionRoleArn"].iter().filter_map(|f| str_field(overrides, f)).map(str::to_owned),
+        );
+    }
+    if let Some(reference) = str_field(input, "taskDefinition")
+        && let Ok(Some(found)) = crate::ops::taskdefs::find(api, reference).await
+    {
+        let def = &found.value.definition;
+        refs.extend(def.task_role_arn().map(str::to_owned));
+        refs.extend(def.execution_role_arn().map(str::to_owned));
+    }
+    let mut arns = Vec::new();
+    for r in refs {
+        let arn = match crate::sts::role_name_of(account, &r) {
+            Some(name) => match crate::iam::load(api, Kind::Role, &name).await {
+                Ok(role) => role.value.arn(Kind::Role, account),
+                Err(_) => iam_entities::arn(Kind::Role, account, "/", &name),
+            },
+            None => r,
+        };
+        if !arns.contains(&arn) {
+            arns.push(arn);
+        }
+    }
+    Ok(arns)
 }
 
 /// An ARN as given, or the one `make` builds from a bare name or id.

@@ -5,7 +5,8 @@
 //!
 //! Modules: [`entities`] (the stored records and IAM's input rules), [`users`], [`access_keys`], [`groups`],
 //! [`roles`], [`policies`] (managed policies and versions), [`attached`] (attaching them), [`inline`] (inline
-//! policies), [`details`] (GetAccountAuthorizationDetails). Who may call what is decided before a handler runs
+//! policies), [`details`] (GetAccountAuthorizationDetails), [`absent`] (the kinds of entity Berth does not have:
+//! listed empty). Who may call what is decided before a handler runs
 //! (`crate::authz`); the handlers only record what the caller asked for.
 
 use std::future::Future;
@@ -21,6 +22,7 @@ use crate::dispatch::decode_input;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::state::{self, Versioned, keys};
 
+pub mod absent;
 pub mod access_keys;
 pub mod attached;
 pub mod details;
@@ -96,7 +98,7 @@ pub static OPERATIONS: &[Operation] = &[
     Operation { name: "DeleteGroup", handler: Some(handler!(groups::delete_group)) },
     Operation { name: "DeleteGroupPolicy", handler: Some(handler!(inline::delete_group_policy)) },
     Operation { name: "DeleteInstanceProfile", handler: None },
-    Operation { name: "DeleteLoginProfile", handler: None },
+    Operation { name: "DeleteLoginProfile", handler: Some(handler!(absent::no_login_profile)) },
     Operation { name: "DeleteOpenIDConnectProvider", handler: None },
     Operation { name: "DeletePolicy", handler: Some(handler!(policies::delete_policy)) },
     Operation { name: "DeletePolicyVersion", handler: Some(handler!(policies::delete_policy_version)) },
@@ -141,7 +143,7 @@ pub static OPERATIONS: &[Operation] = &[
     Operation { name: "GetGroupPolicy", handler: Some(handler!(inline::get_group_policy)) },
     Operation { name: "GetHumanReadableSummary", handler: None },
     Operation { name: "GetInstanceProfile", handler: None },
-    Operation { name: "GetLoginProfile", handler: None },
+    Operation { name: "GetLoginProfile", handler: Some(handler!(absent::no_login_profile)) },
     Operation { name: "GetMFADevice", handler: None },
     Operation { name: "GetOpenIDConnectProvider", handler: None },
     Operation { name: "GetOrganizationsAccessReport", handler: None },
@@ -169,10 +171,10 @@ pub static OPERATIONS: &[Operation] = &[
     Operation { name: "ListGroups", handler: Some(handler!(groups::list_groups)) },
     Operation { name: "ListGroupsForUser", handler: Some(handler!(groups::list_groups_for_user)) },
     Operation { name: "ListInstanceProfileTags", handler: None },
-    Operation { name: "ListInstanceProfiles", handler: None },
-    Operation { name: "ListInstanceProfilesForRole", handler: None },
+    Operation { name: "ListInstanceProfiles", handler: Some(handler!(absent::list_instance_profiles)) },
+    Operation { name: "ListInstanceProfilesForRole", handler: Some(handler!(absent::list_instance_profiles_for_role)) },
     Operation { name: "ListMFADeviceTags", handler: None },
-    Operation { name: "ListMFADevices", handler: None },
+    Operation { name: "ListMFADevices", handler: Some(handler!(absent::list_mfa_devices)) },
     Operation { name: "ListOpenIDConnectProviderTags", handler: None },
     Operation { name: "ListOpenIDConnectProviders", handler: None },
     Operation { name: "ListOrganizationsFeatures", handler: None },
@@ -185,15 +187,18 @@ pub static OPERATIONS: &[Operation] = &[
     Operation { name: "ListRoles", handler: Some(handler!(roles::list_roles)) },
     Operation { name: "ListSAMLProviderTags", handler: None },
     Operation { name: "ListSAMLProviders", handler: None },
-    Operation { name: "ListSSHPublicKeys", handler: None },
+    Operation { name: "ListSSHPublicKeys", handler: Some(handler!(absent::list_ssh_public_keys)) },
     Operation { name: "ListServerCertificateTags", handler: None },
     Operation { name: "ListServerCertificates", handler: None },
-    Operation { name: "ListServiceSpecificCredentials", handler: None },
-    Operation { name: "ListSigningCertificates", handler: None },
+    Operation {
+        name: "ListServiceSpecificCredentials",
+        handler: Some(handler!(absent::list_service_specific_credentials)),
+    },
+    Operation { name: "ListSigningCertificates", handler: Some(handler!(absent::list_signing_certificates)) },
     Operation { name: "ListUserPolicies", handler: Some(handler!(inline::list_user_policies)) },
     Operation { name: "ListUserTags", handler: Some(handler!(users::list_user_tags)) },
     Operation { name: "ListUsers", handler: Some(handler!(users::list_users)) },
-    Operation { name: "ListVirtualMFADevices", handler: None },
+    Operation { name: "ListVirtualMFADevices", handler: Some(handler!(absent::list_virtual_mfa_devices)) },
     Operation { name: "PutGroupPolicy", handler: Some(handler!(inline::put_group_policy)) },
     Operation { name: "PutRolePermissionsBoundary", handler: None },
     Operation { name: "PutRolePolicy", handler: Some(handler!(inline::put_role_policy)) },

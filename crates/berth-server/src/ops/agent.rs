@@ -7,7 +7,8 @@
 use std::time::Duration;
 
 use berth_model::agent::{
-    AssignedTask, ContainerStateChange, MAX_POLL_WAIT_SECONDS, PollRequest, PollResponse, TaskStateChange,
+    AssignedTask, ContainerStateChange, MAX_POLL_WAIT_SECONDS, PollRequest, PollResponse, TaskCredentialsRequest,
+    TaskRole, TaskStateChange,
 };
 use berth_model::arn;
 use berth_model::instance::ContainerInstance;
@@ -63,6 +64,45 @@ pub async fn poll(api: &Api, req: PollRequest) -> ApiResult<Value> {
         .unwrap_or_else(|| "INACTIVE".into());
     let response = PollResponse { revision: listed.revision, instance_status: status, tasks };
     serde_json::to_value(response).map_err(|e| ApiError::server(e.to_string()))
+}
+
+/// `GetTaskCredentials` (Berth): credentials of a task's role, for the agent of the instance the task is on. The
+/// role comes from the task's overrides or its definition (`taskRoleArn`); it must trust `ecs-tasks.amazonaws.com`.
+pub async fn get_task_credentials(api: &Api, req: TaskCredentialsRequest) -> ApiResult<Value> {
+    let cluster = Api::cluster_name(Some(&req.cluster)).to_owned();
+    let (other, instance_id) = arn::scoped_id(&req.container_instance, "container-instance");
+    let (task_cluster, task_id) = arn::scoped_id(&req.task, "task");
+    if other.is_some_and(|c| c != cluster) || task_cluster.is_some_and(|c| c != cluster) || instance_id.is_empty() {
+        return Err(ApiError::invalid("containerInstance and task must belong to the cluster named."));
+    }
+    let not_here =
+        || ApiError::invalid(format!("task {} is not running on this container instance.", truncate(&req.task, 256)));
+    let Some(task) = state::get::<StoredTask>(api.store.as_ref(), &keys::task(&cluster, task_id)).await? else {
+        return Err(not_here());
+    };
+    let task = task.value.task;
+    let on_instance = task.container_instance_arn.as_deref().map(|a| arn::scoped_id(a, "container-instance").1);
+    if on_instance != Some(instance_id) || task.is_stopped() {
+        return Err(not_here());
+    }
+    let assignment = state::get::<Assignment>(api.store.as_ref(), &keys::assignment(&cluster, instance_id, task_id))
+        .await?
+        .ok_or_else(not_here)?
+        .value;
+    let definition = &assignment.task_definition;
+    let role = match req.role {
+        TaskRole::Task => {
+            task.overrides.task_role_arn.clone().or_else(|| definition.task_role_arn().map(str::to_owned))
+        }
+        TaskRole::Execution => {
+            task.overrides.execution_role_arn.clone().or_else(|| definition.execution_role_arn().map(str::to_owned))
+        }
+    };
+    let Some(role) = role else {
+        return Err(ApiError::invalid(format!("task {} has no such role.", truncate(&req.task, 256))));
+    };
+    let credentials = crate::sts::task_session(api, &role, &task.task_arn).await?;
+    serde_json::to_value(credentials).map_err(|e| ApiError::server(e.to_string()))
 }
 
 /// `SubmitTaskStats` (Berth): an instance's samples of its running tasks, kept by [`crate::utilization`].

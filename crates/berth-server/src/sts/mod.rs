@@ -259,6 +259,7 @@ pub async fn assume_role(api: &Api, caller: &Caller, req: AssumeRoleRequest) -> 
         subject: session::Subject::Role { name: role.name.clone(), session: req.role_session_name.clone() },
         policy: session_policy,
         tags: req.tags.iter().map(|t| (t.key.clone(), t.value.clone())).collect(),
+        task: None,
     };
     let mut out = json!({
         "Credentials": credentials(api, &claims),
@@ -329,6 +330,68 @@ async fn session_policy(api: &Api, inline: Option<&str>, arns: &[PolicyArnEntry]
     Ok(Some(json!({ "Version": "2012-10-17", "Statement": statements }).to_string()))
 }
 
+/// The role a task definition or override names (`taskRoleArn` is a role's ARN or its name): its name, if it is a
+/// role of this account.
+pub fn role_name_of(account: &str, reference: &str) -> Option<String> {
+    match reference.strip_prefix(&format!("arn:aws:iam::{account}:role/")) {
+        Some(rest) => rest.rsplit('/').next().filter(|n| !n.is_empty()).map(str::to_owned),
+        None if !reference.starts_with("arn:") && !reference.is_empty() => Some(reference.to_owned()),
+        None => None,
+    }
+}
+
+/// How long a task's credentials last (ECS's are about six hours; the agent refreshes them before).
+pub const TASK_CREDENTIALS_SECONDS: i64 = 6 * 3600;
+
+/// A session of `role_ref` for the task `task_arn`, if the role exists and its trust policy lets
+/// `ecs-tasks.amazonaws.com` assume it; the session ends with the task (see `crate::authz`).
+pub async fn task_session(api: &Api, role_ref: &str, task_arn: &str) -> ApiResult<berth_model::agent::TaskCredentials> {
+    let account = api.scope.account_id.clone();
+    let unable = || {
+        ApiError::invalid(format!(
+            "ECS was unable to assume the role '{role_ref}' that was provided for this task. Please verify that the \
+             role being passed has the proper trust relationship and permissions and that your IAM user has \
+             permissions to pass this role."
+        ))
+    };
+    let name = role_name_of(&account, role_ref).ok_or_else(unable)?;
+    let role = crate::iam::load(api, Kind::Role, &name).await.map_err(|_| unable())?.value;
+    let role_arn = role.arn(Kind::Role, &account);
+    let trust = role.trust_policy.as_deref().unwrap_or_default();
+    let trust = berth_policy::Policy::parse(trust, berth_policy::PolicyKind::Resource).map_err(|_| unable())?;
+    let principal = berth_policy::Principal::service("ecs-tasks.amazonaws.com");
+    let mut context = berth_policy::Context::new().with_principal(&principal);
+    // What ECS passes for confused-deputy conditions in task role trust policies.
+    context.set("aws:SourceAccount", vec![account.clone()]);
+    context.set("aws:SourceArn", vec![task_arn.to_owned()]);
+    let request = berth_policy::Request {
+        action: "sts:AssumeRole",
+        resource: &role_arn,
+        principal: &principal,
+        context: &context,
+    };
+    if berth_policy::evaluate(&request, [&trust]) != berth_policy::Decision::Allow {
+        return Err(unable());
+    }
+    let task_id = task_arn.rsplit('/').next().unwrap_or(task_arn);
+    let claims = session::Claims {
+        access_key_id: session::new_access_key_id(),
+        expires: api.now().floor() as i64 + TASK_CREDENTIALS_SECONDS,
+        subject: session::Subject::Role { name: role.name.clone(), session: task_id.to_owned() },
+        policy: None,
+        tags: vec![],
+        task: Some(task_arn.to_owned()),
+    };
+    let key = api.auth.sessions();
+    Ok(berth_model::agent::TaskCredentials {
+        access_key_id: claims.access_key_id.clone(),
+        secret_access_key: key.secret_for(&claims.access_key_id),
+        token: key.seal(&claims),
+        expiration: claims.expires as f64,
+        role_arn,
+    })
+}
+
 /// `Credentials` of a session.
 fn credentials(api: &Api, claims: &session::Claims) -> Value {
     let key = api.auth.sessions();
@@ -374,6 +437,7 @@ pub async fn get_session_token(api: &Api, caller: &Caller, req: GetSessionTokenR
         subject,
         policy: None,
         tags: vec![],
+        task: None,
     };
     Ok(json!({ "Credentials": credentials(api, &claims) }))
 }

@@ -40,6 +40,9 @@ pub struct Claims {
     /// Session tags (`aws:PrincipalTag/*` of the session).
     #[serde(rename = "t", default, skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<(String, String)>,
+    /// A task's role session: the task's ARN. The session ends when the task stops.
+    #[serde(rename = "a", default, skip_serializing_if = "Option::is_none")]
+    pub task: Option<String>,
 }
 
 /// Why a token was refused.
@@ -150,6 +153,7 @@ mod tests {
             subject: Subject::Role { name: "trainer".into(), session: "task-1".into() },
             policy: None,
             tags: vec![("team".into(), "ml".into())],
+            task: Some("arn:aws:ecs:us-east-1:123456789012:task/default/t1".into()),
         }
     }
 
