@@ -1,8 +1,8 @@
 //! The Berth agent: one per host. It registers the host as a container instance ([`registration`], with the GPUs
 //! [`gpu`] finds), holds the work channel to the server ([`channel`]), runs tasks through the container runtime
 //! ([`engine`], [`runtime`]), reports what happens to them ([`reporter`]), serves the task metadata endpoint
-//! ([`metadata`]), keeps its containers' output in log streams ([`logs`]) and serves those to the server over its
-//! link endpoint ([`link`]).
+//! ([`metadata`]) with the task role credentials ([`credentials`]), keeps its containers' output in log streams
+//! ([`logs`]) and serves those to the server over its link endpoint ([`link`]).
 //!
 //! The agent keeps no task state of its own: Docker labels name each container's task, and the server's manifest
 //! says what should run, so a restarted agent adopts its containers instead of duplicating or orphaning them.
@@ -14,6 +14,7 @@ use tokio::sync::mpsc;
 
 pub mod channel;
 pub mod config;
+pub mod credentials;
 pub mod engine;
 pub mod gpu;
 pub mod link;
@@ -161,24 +162,42 @@ pub async fn start(config: AgentConfig, runtime: Arc<dyn ContainerRuntime>) -> R
         }
         None => (None, None, None),
     };
-    let (metadata_addr, metadata_endpoint) = match metadata_address(&config, &info) {
+    let (metadata_addr, metadata_endpoint, credentials_endpoint) = match metadata_address(&config, &info) {
         Some(addr) => match tokio::net::TcpListener::bind(addr).await {
             Ok(listener) => {
                 let local = listener.local_addr().map_err(AgentError::Metadata)?;
+                let metadata_endpoint = format!("http://{local}");
+                let mut listeners = vec![listener];
+                // Task role credentials must be on 169.254.170.2 for the SDKs to take them (see `credentials`):
+                // the same port there, not 0.0.0.0, so the endpoint stays off the host's other networks.
+                let credentials_endpoint = match credentials::host::listen(local.port()).await {
+                    Ok(listener) => {
+                        let at = listener.local_addr().map_err(AgentError::Metadata)?;
+                        listeners.push(listener);
+                        format!("http://{at}")
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, fallback = %metadata_endpoint,
+                            "task role credentials are served on the gateway address only; the AWS SDKs refuse \
+                             that address (they take 169.254.170.2 or loopback), only clients that do not check it \
+                             can read them");
+                        metadata_endpoint.clone()
+                    }
+                };
                 let registry = registry.clone();
                 tasks.push(tokio::spawn(async move {
-                    if let Err(e) = metadata::server::serve(registry, listener, std::future::pending()).await {
+                    if let Err(e) = metadata::server::serve_all(registry, listeners).await {
                         tracing::error!(error = %e, "metadata endpoint stopped");
                     }
                 }));
-                (Some(local), Some(format!("http://{local}")))
+                (Some(local), Some(metadata_endpoint), Some(credentials_endpoint))
             }
             Err(e) => {
                 tracing::warn!(%addr, error = %e, "cannot serve the task metadata endpoint; containers get no metadata URI");
-                (None, None)
+                (None, None, None)
             }
         },
-        None => (None, None),
+        None => (None, None, None),
     };
 
     let (reports_tx, reports_rx) = mpsc::unbounded_channel();
@@ -201,12 +220,18 @@ pub async fn start(config: AgentConfig, runtime: Arc<dyn ContainerRuntime>) -> R
             availability_zone: config.availability_zone.clone(),
             default_stop_timeout: config.default_stop_timeout,
             metadata_endpoint,
+            credentials_endpoint,
             secrets_dir: Some(config.secrets_dir()),
             cleanup_wait: config.cleanup_wait,
         },
         reports_tx,
         registry,
     );
+    engine.set_credentials_source(Arc::new(credentials::ServerSource::new(
+        client.clone(),
+        config.cluster.clone(),
+        arn.clone(),
+    )));
     tasks.push(tokio::spawn(reporter::run(client.clone(), reports_rx)));
     // Subscribe to runtime events before looking at existing containers, so an exit in between is not missed.
     {

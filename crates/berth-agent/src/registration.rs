@@ -134,6 +134,9 @@ pub fn attributes(config: &AgentConfig, info: &RuntimeInfo, gpus: &HostGpus) -> 
         out.push(Attribute::new(format!("{new}{cap}"), None));
     }
     out.push(Attribute::new(format!("{old}privileged-container"), None));
+    // Task role credentials are served by `credentials`, on 169.254.170.2, which host-mode containers reach too.
+    out.push(Attribute::new(format!("{old}task-iam-role"), None));
+    out.push(Attribute::new(format!("{old}task-iam-role-network-host"), None));
     // The ECS agent's driver attribute, so task definitions that require a driver version place here. Only with
     // GPUs to offer, and only a version that is a valid attribute name, so a strange driver string cannot fail
     // the registration.
@@ -260,6 +263,7 @@ mod tests {
             "com.amazonaws.ecs.capability.logging-driver.awslogs",
             "ecs.capability.container-health-check",
             "ecs.capability.container-ordering",
+            "com.amazonaws.ecs.capability.task-iam-role",
             "stack",
         ] {
             assert!(names.contains(&expected), "missing {expected}");

@@ -495,3 +495,60 @@ async fn init_process_and_ulimits() {
     let (_, output) = run_to_exit(&rt, &cleanup.spec("no-init", shell("cat /proc/1/comm; true"))).await;
     assert_eq!(output.trim(), "sh");
 }
+
+/// A bridge container reaches the credentials route on 169.254.170.2 (through its default gateway) with the
+/// environment the engine gives it, and reads its own credentials; another task's id with its token is refused.
+/// Skipped where the host does not have, and may not add, 169.254.170.2.
+#[tokio::test]
+async fn bridge_container_reads_its_credentials_on_169_254_170_2() {
+    use berth_agent::credentials;
+    use berth_agent::metadata::{Registry, server};
+    use std::sync::Arc;
+
+    let cleanup = Cleanup::new();
+    let rt = runtime().await;
+    let gateway: std::net::IpAddr = rt.info().await.unwrap().bridge_gateway.unwrap().parse().unwrap();
+    let first = tokio::net::TcpListener::bind((gateway, 0)).await.unwrap();
+    let port = first.local_addr().unwrap().port();
+    let second = match credentials::host::listen(port).await {
+        Ok(listener) => listener,
+        Err(e) => {
+            eprintln!("skipped: {e}");
+            return;
+        }
+    };
+    let registry = Registry::new(Arc::new(runtime().await));
+    let store = registry.credentials().clone();
+    let (id, token) = (credentials::new_id(), credentials::new_token());
+    store.register(&id, "arn:aws:ecs:us-east-1:000000000000:task/c/mine", &token);
+    store.set(
+        &id,
+        berth_model::agent::TaskCredentials {
+            access_key_id: "ASIAMINE".into(),
+            secret_access_key: "s".into(),
+            token: "t".into(),
+            expiration: 2_000_000_000.0,
+            role_arn: "arn:aws:iam::000000000000:role/app".into(),
+        },
+    );
+    let other = credentials::new_id();
+    store.register(&other, "arn:aws:ecs:us-east-1:000000000000:task/c/other", &credentials::new_token());
+    let server = tokio::spawn(server::serve_all(registry, vec![first, second]));
+
+    let mut spec = cleanup.spec(
+        "creds",
+        shell(
+            r#"wget -q -O - --header "Authorization: $AWS_CONTAINER_AUTHORIZATION_TOKEN" "$AWS_CONTAINER_CREDENTIALS_FULL_URI"; echo
+               wget -q -O - --header "Authorization: $AWS_CONTAINER_AUTHORIZATION_TOKEN" "${AWS_CONTAINER_CREDENTIALS_FULL_URI%/*}/$OTHER" || echo refused"#,
+        ),
+    );
+    spec.extra_env = credentials::env(&format!("http://169.254.170.2:{port}"), &id, &token);
+    spec.extra_env.push(("OTHER".into(), other));
+    let (state, output) = run_to_exit(&rt, &spec).await;
+    server.abort();
+    let mine: Value = serde_json::from_str(output.lines().next().unwrap_or_default()).unwrap_or(Value::Null);
+    assert_eq!(mine["AccessKeyId"], "ASIAMINE", "{output}");
+    assert_eq!(mine["Expiration"], "2033-05-18T03:33:20Z", "{output}");
+    assert!(output.contains("403 Forbidden") && output.contains("refused"), "{output}");
+    assert_eq!(state.exit_code, Some(0));
+}

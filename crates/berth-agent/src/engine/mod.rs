@@ -3,7 +3,8 @@
 //!
 //! - [`Engine::apply_manifest`] reconciles with the server's full list of the instance's tasks: it starts an actor
 //!   (`task`) for each new task, forwards stops, and cleans up tasks that left the manifest.
-//! - Each task's actor owns the task: images (`spec` for credentials), volumes, containers created in
+//! - Each task's actor owns the task: its task role credentials (fetched before anything else, served until it
+//!   stops; see [`crate::credentials`]), images (`spec` for registry credentials), volumes, containers created in
 //!   `volumesFrom` order and started in `dependsOn` order (`deps`), stops in reverse order, reports and metadata
 //!   (`snapshot`).
 //! - [`Engine::run_events`] routes runtime events (die, oom, health) to the actors by the task ARN label.
@@ -20,6 +21,7 @@ use futures::StreamExt;
 use tokio::sync::mpsc;
 use tracing::{info, warn};
 
+use crate::credentials::CredentialsSource;
 use crate::metadata::Registry;
 use crate::runtime::{ContainerRuntime, ContainerState, RuntimeError, RuntimeEvent};
 
@@ -48,6 +50,9 @@ pub struct EngineConfig {
     /// Base URL containers reach the metadata endpoint at, e.g. `http://172.17.0.1:51679`; `None`: no metadata
     /// environment is injected.
     pub metadata_endpoint: Option<String>,
+    /// Base URL containers reach the task credentials route at: `http://169.254.170.2:<metadata port>` when the
+    /// host has that address, else the metadata endpoint's. `None`: tasks with a task role cannot start.
+    pub credentials_endpoint: Option<String>,
     /// Where private registry credentials live: `repositoryCredentials.credentialsParameter` `.../<name>` is the
     /// file `<secrets_dir>/<name>` holding `{"username": ..., "password": ...}`.
     pub secrets_dir: Option<PathBuf>,
@@ -64,6 +69,7 @@ impl Default for EngineConfig {
             availability_zone: None,
             default_stop_timeout: Duration::from_secs(30),
             metadata_endpoint: None,
+            credentials_endpoint: None,
             secrets_dir: None,
             cleanup_wait: Duration::from_secs(3600),
         }
@@ -78,6 +84,9 @@ pub(crate) struct Ctx {
     pub metadata: Arc<Registry>,
     /// The log shipper, when the agent ships logs: containers are removed only once their output is stored.
     pub logs: std::sync::OnceLock<Arc<crate::logs::Shipper>>,
+    /// Where task role credentials come from (the server, through `GetTaskCredentials`); unset, tasks with a role
+    /// cannot start.
+    pub credentials: std::sync::OnceLock<Arc<dyn CredentialsSource>>,
 }
 
 /// How long a container's removal waits for its output to be shipped.
@@ -121,7 +130,14 @@ impl Engine {
         metadata: Arc<Registry>,
     ) -> Arc<Engine> {
         Arc::new(Engine {
-            ctx: Arc::new(Ctx { runtime, config, reports, metadata, logs: std::sync::OnceLock::new() }),
+            ctx: Arc::new(Ctx {
+                runtime,
+                config,
+                reports,
+                metadata,
+                logs: std::sync::OnceLock::new(),
+                credentials: std::sync::OnceLock::new(),
+            }),
             state: Mutex::new(EngineState::default()),
         })
     }
@@ -129,6 +145,11 @@ impl Engine {
     /// Ships container output with `shipper` from now on (set once, before tasks run).
     pub fn set_log_shipper(&self, shipper: Arc<crate::logs::Shipper>) {
         let _ = self.ctx.logs.set(shipper);
+    }
+
+    /// Fetches task role credentials from `source` from now on (set once, before tasks run).
+    pub fn set_credentials_source(&self, source: Arc<dyn CredentialsSource>) {
+        let _ = self.ctx.credentials.set(source);
     }
 
     fn lock(&self) -> MutexGuard<'_, EngineState> {

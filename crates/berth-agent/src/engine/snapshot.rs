@@ -6,6 +6,7 @@ use berth_model::task::TaskStatus;
 
 use super::spec::METADATA_TOKEN_LABEL;
 use super::task::{CStatus, Ctr, TaskRun};
+use crate::credentials::{ID_LABEL, TOKEN_LABEL};
 use crate::metadata::{ContainerMetadata, HealthMetadata, TaskMetadata};
 use crate::runtime::Health;
 
@@ -101,7 +102,9 @@ impl TaskRun {
                     labels: c
                         .labels
                         .iter()
-                        .filter(|(k, _)| *k != METADATA_TOKEN_LABEL)
+                        // Secrets: the endpoint's own tokens, and the credentials' (the containers have them in
+                        // their environment; the document need not repeat them).
+                        .filter(|(k, _)| ![METADATA_TOKEN_LABEL, ID_LABEL, TOKEN_LABEL].contains(&k.as_str()))
                         .map(|(k, v)| (k.clone(), v.clone()))
                         .collect(),
                     desired_status: desired.to_owned(),

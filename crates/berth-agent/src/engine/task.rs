@@ -2,6 +2,10 @@
 //! along (images, volumes, creation, ordered starts, ordered stops, cleanup), as amazon-ecs-agent's
 //! `managedTask` does.
 //!
+//! A task with a task role gets its role's credentials before anything else happens (phase `Credentials`): a
+//! refusal stops it with ECS's reason before any image is pulled or container created. From then on a
+//! [`Refresher`] keeps the credentials fresh in the metadata registry until the task stops, when they are removed.
+//!
 //! The actor never blocks on the runtime: every runtime call runs as a future in its `ops` set while the loop
 //! keeps taking commands (stop, runtime events, resync). After each wake-up `progress` works out what can happen
 //! next from the current state alone, and `publish` sends a report and a metadata snapshot when anything changed.
@@ -11,7 +15,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use berth_model::agent::{AssignedTask, TaskStateChange, labels};
+use berth_model::agent::{AssignedTask, TaskCredentials, TaskRole, TaskStateChange, labels};
 use berth_model::task::{ESSENTIAL_CONTAINER_EXITED_REASON, NetworkBinding, Task, TaskStatus, stop_code};
 use berth_model::taskdef::{ContainerDefinition, TaskDefinition};
 use futures::future::{BoxFuture, FutureExt, join_all};
@@ -23,6 +27,7 @@ use tracing::{debug, info, warn};
 use super::Ctx;
 use super::deps::{self, DepState, Progress, Readiness};
 use super::spec::{self, METADATA_TOKEN_LABEL, VolumePlan};
+use crate::credentials::{self, Refresher};
 use crate::metadata::{Registry, TaskMetadata};
 use crate::runtime::{ContainerRuntime, ContainerSpec, ContainerState, EventKind, Health, RuntimeError, VolumeSpec};
 
@@ -145,6 +150,8 @@ impl Ctr {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
     Start,
+    /// Waiting for the task role's credentials.
+    Credentials,
     Images,
     Volumes,
     Containers,
@@ -159,8 +166,22 @@ pub(super) struct StopCause {
 /// The containers sharing one image, and how its pull went (`Err`: their stop reason).
 type PullOutcome = (Vec<usize>, Result<(), String>);
 
+/// The task role, and where its containers find the role's credentials.
+struct RoleCredentials {
+    role_arn: String,
+    /// The credentials id in the route's path and the token the containers send: minted for the task, or taken
+    /// from the labels of adopted containers, whose environment already names them.
+    id: String,
+    token: String,
+    /// The first fetch has answered (or, for an adopted task, been handed to the refresher).
+    fetched: bool,
+    refresher: Option<Refresher>,
+}
+
 /// What a finished runtime operation reports back to the actor.
 enum Done {
+    /// The task role's first credentials (`Err`: the task's stop reason). `None`: cancelled.
+    Credentials(Option<Result<TaskCredentials, String>>),
     /// Per group of containers sharing an image: the pull outcome (`Err`: the container reason). `None`: cancelled.
     Images(Option<Vec<PullOutcome>>),
     Volumes(Result<(), String>),
@@ -190,6 +211,7 @@ pub(super) struct TaskRun {
     pub stopping_at: Option<f64>,
     pub execution_stopped_at: Option<f64>,
     volumes: VolumePlan,
+    role: Option<RoleCredentials>,
     creation_order: Vec<usize>,
     namespace_owner: Option<usize>,
     dependents: Vec<Vec<usize>>,
@@ -341,6 +363,17 @@ impl TaskRun {
             })
             .collect();
         let volumes = spec::plan_volumes(&def, &task, &ctx.config.container_instance_arn);
+        // RunTask's override wins over the definition's role.
+        let role =
+            task.overrides.task_role_arn.as_deref().or(def.task_role_arn()).filter(|arn| !arn.is_empty()).map(|arn| {
+                RoleCredentials {
+                    role_arn: arn.to_owned(),
+                    id: credentials::new_id(),
+                    token: credentials::new_token(),
+                    fetched: false,
+                    refresher: None,
+                }
+            });
         let dependents = deps::dependents(&def.container_definitions);
         let (cancel, _) = watch::channel(false);
         let mut run = TaskRun {
@@ -358,6 +391,7 @@ impl TaskRun {
             stopping_at: None,
             execution_stopped_at: None,
             volumes,
+            role,
             creation_order: Vec::new(),
             namespace_owner: None,
             dependents,
@@ -385,6 +419,10 @@ impl TaskRun {
                 &run.ctx.config.container_instance_arn,
                 &token,
             );
+            if let Some(role) = &run.role {
+                run.ctrs[i].labels.insert(credentials::ID_LABEL.to_owned(), role.id.clone());
+                run.ctrs[i].labels.insert(credentials::TOKEN_LABEL.to_owned(), role.token.clone());
+            }
         }
         match deps::creation_order(&run.def.container_definitions) {
             Ok(order) => {
@@ -422,6 +460,20 @@ impl TaskRun {
         self.started_at = self.task.started_at;
         // Running ones first, so a running copy wins over an exited one of the same name.
         adopted.sort_by_key(|s| !s.running);
+        // The containers' environment names the credentials id and token they were created with: keep serving those.
+        if let Some(role) = self.role.as_mut()
+            && let Some((id, token)) = adopted
+                .iter()
+                .find_map(|s| Some((s.labels.get(credentials::ID_LABEL)?, s.labels.get(credentials::TOKEN_LABEL)?)))
+        {
+            role.id = id.clone();
+            role.token = token.clone();
+            // Containers still to create carry the same, for the next restart.
+            for c in &mut self.ctrs {
+                c.labels.insert(credentials::ID_LABEL.to_owned(), id.clone());
+                c.labels.insert(credentials::TOKEN_LABEL.to_owned(), token.clone());
+            }
+        }
         for i in 0..self.ctrs.len() {
             let name = self.ctrs[i].def.name.clone();
             let found = adopted.iter().position(|s| s.labels.get(labels::CONTAINER_NAME) == Some(&name));
@@ -472,6 +524,11 @@ impl TaskRun {
         if self.adopted {
             // What the runtime listed may have changed before the manifest claimed it.
             self.on_command(Command::Resync);
+            // Every container exists, so the start's fetch will not run: serve the credentials the containers were
+            // given again, fetched anew by the refresher (this agent process never had them).
+            if self.phase == Phase::Containers && self.stop.is_none() && self.role.is_some() {
+                self.serve_credentials(None);
+            }
         }
         let mut closed = false;
         loop {
@@ -566,6 +623,17 @@ impl TaskRun {
 
     fn handle_done(&mut self, done: Done) {
         match done {
+            Done::Credentials(None) => debug!(task = %self.arn, "credentials fetch cancelled"),
+            Done::Credentials(Some(Err(reason))) => {
+                warn!(task = %self.arn, %reason, "no credentials for the task role");
+                self.fail_to_start(None, reason);
+            }
+            Done::Credentials(Some(Ok(first))) => {
+                if self.stop.is_none() {
+                    self.serve_credentials(Some(first));
+                    self.begin_images();
+                }
+            }
             Done::Images(None) => debug!(task = %self.arn, "image pulls cancelled"),
             Done::Images(Some(results)) => {
                 self.pull_stopped_at = Some(now());
@@ -677,6 +745,7 @@ impl TaskRun {
                 }
             }
             Done::CleanedUp => {
+                self.release_credentials();
                 self.ctx.metadata.remove_task(&self.arn);
                 info!(task = %self.arn, "task cleaned up");
                 self.done = true;
@@ -822,11 +891,14 @@ impl TaskRun {
         match self.phase {
             Phase::Start => {
                 self.status = TaskStatus::Pending;
-                self.pull_started_at.get_or_insert_with(now);
-                self.phase = Phase::Images;
-                self.launch_images();
+                if self.role.as_ref().is_some_and(|r| !r.fetched) {
+                    self.phase = Phase::Credentials;
+                    self.launch_credentials();
+                } else {
+                    self.begin_images();
+                }
             }
-            Phase::Images | Phase::Volumes => {}
+            Phase::Credentials | Phase::Images | Phase::Volumes => {}
             Phase::Containers => {
                 self.launch_creates();
                 if self.stop.is_none() {
@@ -953,6 +1025,7 @@ impl TaskRun {
             self.status = TaskStatus::Stopped;
             self.execution_stopped_at.get_or_insert_with(now);
             self.shared.stopped.store(true, Ordering::Relaxed);
+            self.release_credentials();
             info!(task = %self.arn, "task stopped");
         }
     }
@@ -981,6 +1054,68 @@ impl TaskRun {
     }
 
     // ---- runtime operations ----
+
+    /// The first fetch of the task role's credentials, cancelled by a stop.
+    fn launch_credentials(&mut self) {
+        let Some(role) = &self.role else { return };
+        let source = self.ctx.credentials.get().cloned().filter(|_| self.ctx.config.credentials_endpoint.is_some());
+        let Some(source) = source else {
+            let reason = format!(
+                "CannotStartContainerError: this agent has no credentials endpoint, so it cannot give the task the \
+                 role '{}'",
+                role.role_arn
+            );
+            self.fail_to_start(None, reason);
+            return;
+        };
+        let (arn, role_arn) = (self.arn.clone(), role.role_arn.clone());
+        let cancel = self.cancel.subscribe();
+        self.ops.push(
+            async move {
+                tokio::select! {
+                    result = credentials::fetch_for_start(source.as_ref(), &arn, TaskRole::Task, &role_arn) => {
+                        Done::Credentials(Some(result))
+                    }
+                    _ = cancelled(cancel) => Done::Credentials(None),
+                }
+            }
+            .boxed(),
+        );
+    }
+
+    /// Serves the task role's credentials under the task's id and token, and keeps them fresh: from `first` when
+    /// given (the start's fetch), else fetched at once (an adopted task).
+    fn serve_credentials(&mut self, first: Option<TaskCredentials>) {
+        let Some(role) = self.role.as_mut() else { return };
+        role.fetched = true;
+        let Some(source) = self.ctx.credentials.get().cloned() else { return };
+        let store = self.ctx.metadata.credentials().clone();
+        store.register(&role.id, &self.arn, &role.token);
+        let next = match first {
+            Some(c) => {
+                let next = credentials::refresh_delay(c.expiration, credentials::epoch_now());
+                store.set(&role.id, c);
+                next
+            }
+            None => Duration::ZERO,
+        };
+        role.refresher = Some(Refresher::spawn(source, store, role.id.clone(), self.arn.clone(), TaskRole::Task, next));
+    }
+
+    /// The task stopped: its credentials are no longer served nor refreshed.
+    fn release_credentials(&mut self) {
+        if let Some(role) = self.role.as_mut() {
+            // Dropping the refresher aborts it; the store refuses its late writes once the entry is gone.
+            role.refresher = None;
+            self.ctx.metadata.credentials().remove(&role.id);
+        }
+    }
+
+    fn begin_images(&mut self) {
+        self.pull_started_at.get_or_insert_with(now);
+        self.phase = Phase::Images;
+        self.launch_images();
+    }
 
     fn launch_images(&mut self) {
         let mut groups: Vec<(String, Option<String>, Vec<usize>)> = Vec::new();
@@ -1050,6 +1185,10 @@ impl TaskRun {
             None
         };
         let network_mode = spec::network_mode(&self.def);
+        let mut extra_env = spec::metadata_env(self.ctx.config.metadata_endpoint.as_deref(), &c.token);
+        if let (Some(role), Some(endpoint)) = (&self.role, self.ctx.config.credentials_endpoint.as_deref()) {
+            extra_env.extend(credentials::env(endpoint, &role.id, &role.token));
+        }
         let mut definition = c.def.clone();
         // Only the bridge publishes ports: host mode uses the container's own.
         if network_mode == "bridge" {
@@ -1060,7 +1199,7 @@ impl TaskRun {
             definition,
             network_mode,
             labels: c.labels.clone(),
-            extra_env: spec::metadata_env(self.ctx.config.metadata_endpoint.as_deref(), &c.token),
+            extra_env,
             volumes: self.volumes.sources.clone(),
             volumes_from,
             gpu_ids: c.gpu_ids.clone(),

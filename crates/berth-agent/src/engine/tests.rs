@@ -1,9 +1,10 @@
 //! Engine tests against the fake runtime, in paused tokio time (timeouts and SIGKILL waits pass instantly).
 
-use std::sync::Arc;
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use berth_model::agent::{AssignedTask, TaskStateChange};
+use berth_model::agent::{AssignedTask, TaskCredentials, TaskRole, TaskStateChange};
 use berth_model::task::{ESSENTIAL_CONTAINER_EXITED_REASON, Task, stop_code};
 use berth_model::taskdef::TaskDefinition;
 use serde_json::{Value, json};
@@ -11,15 +12,61 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use super::*;
+use crate::credentials::{self, CredentialsSource, FetchError};
 use crate::metadata::Registry;
 use crate::runtime::fake::{FakeCall, FakeRuntime};
 use crate::runtime::{ContainerRuntime, Health, VolumeSource};
 
 const INSTANCE: &str = "arn:aws:ecs:us-east-1:000000000000:container-instance/c1/i-1";
 const ENDPOINT: &str = "http://172.17.0.1:51679";
+const CREDENTIALS_ENDPOINT: &str = "http://169.254.170.2:51679";
+const ROLE: &str = "arn:aws:iam::000000000000:role/app";
+/// How long the fake server's credentials last (ECS's task credentials: 6 hours).
+const LIFETIME: Duration = Duration::from_secs(6 * 3600);
+
+/// The server's side of `GetTaskCredentials`: a new session of [`ROLE`] on every call, unless failures are queued.
+#[derive(Default)]
+struct FakeCredentials {
+    calls: Mutex<Vec<String>>,
+    failures: Mutex<VecDeque<FetchError>>,
+}
+
+impl FakeCredentials {
+    fn fail_next(&self, error: FetchError) {
+        self.failures.lock().unwrap().push_back(error);
+    }
+
+    /// The task ARNs asked about, in order.
+    fn calls(&self) -> Vec<String> {
+        self.calls.lock().unwrap().clone()
+    }
+}
+
+#[async_trait::async_trait]
+impl CredentialsSource for FakeCredentials {
+    async fn fetch(&self, task_arn: &str, role: TaskRole) -> Result<TaskCredentials, FetchError> {
+        assert_eq!(role, TaskRole::Task);
+        let n = {
+            let mut calls = self.calls.lock().unwrap();
+            calls.push(task_arn.to_owned());
+            calls.len()
+        };
+        if let Some(error) = self.failures.lock().unwrap().pop_front() {
+            return Err(error);
+        }
+        Ok(TaskCredentials {
+            access_key_id: format!("ASIA{n}"),
+            secret_access_key: format!("secret-{n}"),
+            token: format!("session-{n}"),
+            expiration: credentials::epoch_now() + LIFETIME.as_secs_f64(),
+            role_arn: ROLE.to_owned(),
+        })
+    }
+}
 
 struct Harness {
     fake: Arc<FakeRuntime>,
+    creds: Arc<FakeCredentials>,
     engine: Arc<Engine>,
     registry: Arc<Registry>,
     reports: mpsc::UnboundedReceiver<TaskStateChange>,
@@ -51,10 +98,13 @@ impl Harness {
             availability_zone: Some("us-east-1a".into()),
             default_stop_timeout: Duration::from_secs(30),
             metadata_endpoint: Some(ENDPOINT.into()),
+            credentials_endpoint: Some(CREDENTIALS_ENDPOINT.into()),
             secrets_dir: secrets_dir.clone(),
             cleanup_wait,
         };
         let engine = Engine::new(runtime, config, tx, registry.clone());
+        let creds = Arc::new(FakeCredentials::default());
+        engine.set_credentials_source(creds.clone());
         let events = {
             let engine = engine.clone();
             tokio::spawn(async move {
@@ -64,7 +114,7 @@ impl Harness {
                 }
             })
         };
-        Harness { fake, engine, registry, reports, seen: Vec::new(), events, secrets_dir }
+        Harness { fake, creds, engine, registry, reports, seen: Vec::new(), events, secrets_dir }
     }
 
     /// A new engine on the same runtime, as after an agent restart (the old one is dropped).
@@ -1066,4 +1116,198 @@ async fn restart_policy_ignores_listed_exit_codes() {
     let done = h.status("STOPPED").await;
     assert_eq!(container(&done, "app").exit_code, Some(0));
     assert_eq!(h.fake.started().iter().filter(|n| *n == "app").count(), 1);
+}
+
+/// The value of `name` in the environment the agent adds to `container`.
+fn extra_env(h: &Harness, container: &str, name: &str) -> Option<String> {
+    h.fake.spec(container)?.extra_env.into_iter().find(|(k, _)| k == name).map(|(_, v)| v)
+}
+
+/// The credentials id and token a container was given, read back from its environment.
+fn credentials_of(h: &Harness, container: &str) -> (String, String) {
+    let uri = extra_env(h, container, credentials::FULL_URI_ENV).expect("credentials URI");
+    let id = uri.strip_prefix(&format!("{CREDENTIALS_ENDPOINT}/v2/credentials/")).expect("URI on 169.254.170.2");
+    let token = extra_env(h, container, credentials::AUTHORIZATION_TOKEN_ENV).expect("authorization token");
+    (id.to_owned(), token)
+}
+
+#[tokio::test(start_paused = true)]
+async fn task_role_credentials_reach_only_tasks_with_a_role() {
+    let mut h = Harness::new();
+    let with_role = task(
+        "t-role",
+        json!([{"name": "app", "image": "busybox"}, {"name": "side", "image": "busybox"}]),
+        json!({"taskRoleArn": ROLE}),
+    );
+    let mut overridden = task("t-role-override", json!([{"name": "job", "image": "busybox"}]), json!({}));
+    overridden.task.overrides.task_role_arn = Some(ROLE.to_owned());
+    let plain = task("t-no-role", json!([{"name": "web", "image": "busybox"}]), json!({}));
+    h.apply(&[&with_role, &overridden, &plain]).await;
+    for _ in 0..3 {
+        h.status("RUNNING").await;
+    }
+    let mut asked = h.creds.calls();
+    asked.sort();
+    let mut expected = vec![with_role.task.task_arn.clone(), overridden.task.task_arn.clone()];
+    expected.sort();
+    assert_eq!(asked, expected, "one fetch per task with a role, none for the other");
+
+    // Both containers of a task share its credentials; the entry serves the fetched session.
+    let (id, token) = credentials_of(&h, "app");
+    assert_eq!(credentials_of(&h, "side"), (id.clone(), token.clone()));
+    assert_eq!(token.len(), 64);
+    let entry = h.registry.credentials().get(&id).expect("served");
+    assert_eq!((entry.task_arn.as_str(), entry.token.as_str()), (with_role.task.task_arn.as_str(), token.as_str()));
+    let served = entry.credentials.expect("fetched");
+    assert!(served.access_key_id.starts_with("ASIA"));
+    assert_eq!(served.role_arn, ROLE);
+    // The override's task has its own id and token.
+    let (job_id, job_token) = credentials_of(&h, "job");
+    assert_ne!((&job_id, &job_token), (&id, &token));
+    assert!(h.registry.credentials().get(&job_id).is_some_and(|e| e.credentials.is_some()));
+    assert_eq!(h.registry.credentials().len(), 2);
+    // No credentials environment without a role; the metadata environment is there as before.
+    assert_eq!(extra_env(&h, "web", credentials::FULL_URI_ENV), None);
+    assert_eq!(extra_env(&h, "web", credentials::AUTHORIZATION_TOKEN_ENV), None);
+    assert!(extra_env(&h, "web", "ECS_CONTAINER_METADATA_URI_V4").is_some());
+    assert!(extra_env(&h, "app", "ECS_CONTAINER_METADATA_URI_V4").is_some());
+    // The token is kept in a label (for a restarted agent) but not shown by the metadata endpoint.
+    let labels = h.fake.spec("app").unwrap().labels;
+    assert_eq!(labels.get(credentials::TOKEN_LABEL), Some(&token));
+    let meta_token = labels.get(METADATA_TOKEN_LABEL).unwrap();
+    let (_, meta) = h.registry.lookup(meta_token).unwrap();
+    assert!(!meta.labels.contains_key(credentials::TOKEN_LABEL) && !meta.labels.contains_key(credentials::ID_LABEL));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_role_that_cannot_be_assumed_fails_the_task_before_any_container() {
+    let mut h = Harness::new();
+    h.creds.fail_next(FetchError::Refused {
+        code: "UnknownOperationException".to_owned(),
+        message: "GetTaskCredentials is not an operation".to_owned(),
+    });
+    let t = task("t-bad-role", json!([{"name": "app", "image": "busybox"}]), json!({"taskRoleArn": ROLE}));
+    h.apply(&[&t]).await;
+    let done = h.status("STOPPED").await;
+    let reason = credentials::assume_role_failure(ROLE);
+    assert_eq!(
+        reason,
+        format!(
+            "CannotStartContainerError: ECS was unable to assume the role '{ROLE}' that was provided for this task. \
+             Please verify that the role being passed has the proper trust relationship and permissions and that \
+             your IAM user has permissions to pass this role."
+        )
+    );
+    assert_eq!(done.reason.as_deref(), Some(reason.as_str()));
+    assert_eq!(done.stop_code.as_deref(), Some(stop_code::TASK_FAILED_TO_START));
+    assert_eq!(container(&done, "app").status.as_deref(), Some("STOPPED"));
+    // Refused once: no retry, no pull, no container.
+    assert_eq!(h.creds.calls().len(), 1);
+    assert!(h.fake.calls().is_empty(), "{:?}", h.fake.calls());
+    assert!(h.registry.credentials().is_empty());
+    assert!(!h.seen.iter().any(|r| r.status.as_deref() == Some("RUNNING")));
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_unreachable_server_is_retried_then_fails_the_task() {
+    let mut h = Harness::new();
+    // Two transport failures, then an answer: the task starts.
+    for _ in 0..2 {
+        h.creds.fail_next(FetchError::Unavailable("connection refused".to_owned()));
+    }
+    let t = task("t-retry", json!([{"name": "app", "image": "busybox"}]), json!({"taskRoleArn": ROLE}));
+    h.apply(&[&t]).await;
+    h.status("RUNNING").await;
+    assert_eq!(h.creds.calls().len(), 3);
+
+    // Down for longer than the start allows: the task fails, naming the cause.
+    for _ in 0..100 {
+        h.creds.fail_next(FetchError::Unavailable("connection refused".to_owned()));
+    }
+    let t2 = task("t-down", json!([{"name": "job", "image": "busybox"}]), json!({"taskRoleArn": ROLE}));
+    let began = tokio::time::Instant::now();
+    h.apply(&[&t, &t2]).await;
+    let done = h
+        .until("t-down stopped", |r| {
+            r.task.as_ref() == Some(&t2.task.task_arn) && r.status.as_deref() == Some("STOPPED")
+        })
+        .await;
+    assert!(began.elapsed() <= credentials::START_FETCH_DEADLINE);
+    let reason = done.reason.unwrap_or_default();
+    assert!(reason.starts_with("ResourceInitializationError: unable to get credentials") && reason.contains(ROLE));
+    assert_eq!(done.stop_code.as_deref(), Some(stop_code::TASK_FAILED_TO_START));
+    assert!(h.fake.spec("job").is_none());
+}
+
+#[tokio::test(start_paused = true)]
+async fn credentials_are_refreshed_before_they_expire() {
+    let mut h = Harness::new();
+    let t = task("t-rotate", json!([{"name": "app", "image": "busybox"}]), json!({"taskRoleArn": ROLE}));
+    h.apply(&[&t]).await;
+    h.status("RUNNING").await;
+    let (id, _) = credentials_of(&h, "app");
+    let key = |h: &Harness| h.registry.credentials().get(&id).and_then(|e| e.credentials).map(|c| c.access_key_id);
+    assert_eq!(key(&h).as_deref(), Some("ASIA1"));
+
+    // A third of the 6 h lifetime left comes after 4 h; not before.
+    tokio::time::sleep(Duration::from_secs(4 * 3600 - 60)).await;
+    assert_eq!(h.creds.calls().len(), 1);
+    tokio::time::sleep(Duration::from_secs(120)).await;
+    assert_eq!(h.creds.calls().len(), 2);
+    assert_eq!(key(&h).as_deref(), Some("ASIA2"));
+
+    // A failing refresh is retried with backoff, meanwhile the endpoint serves the credentials it has.
+    for _ in 0..3 {
+        h.creds.fail_next(FetchError::Unavailable("server down".to_owned()));
+    }
+    // The last refresh was 4 h in, 60 s ago: the next is due 4 h after it; wake half a second past that.
+    tokio::time::sleep(Duration::from_millis((4 * 3600 - 60) * 1000 + 500)).await;
+    assert_eq!(h.creds.calls().len(), 3);
+    assert_eq!(key(&h).as_deref(), Some("ASIA2"));
+    tokio::time::sleep(Duration::from_secs(30)).await;
+    assert_eq!(h.creds.calls().len(), 6, "three failures, then an answer");
+    assert_eq!(key(&h).as_deref(), Some("ASIA6"));
+    h.settle().await;
+    assert!(h.settle().await.is_empty(), "a refresh is not a task state change");
+}
+
+#[tokio::test(start_paused = true)]
+async fn credentials_go_when_the_task_stops() {
+    let mut h = Harness::new();
+    let t = task("t-gone", json!([{"name": "app", "image": "busybox"}]), json!({"taskRoleArn": ROLE}));
+    h.apply(&[&t]).await;
+    h.status("RUNNING").await;
+    let (id, _) = credentials_of(&h, "app");
+    assert!(h.registry.credentials().get(&id).is_some());
+    h.apply(&[&stopped(&t)]).await;
+    h.status("STOPPED").await;
+    assert!(h.registry.credentials().get(&id).is_none());
+    // Nor are they refreshed any more.
+    let calls = h.creds.calls().len();
+    tokio::time::sleep(LIFETIME * 2).await;
+    assert_eq!(h.creds.calls().len(), calls);
+    assert!(h.registry.credentials().is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_restarted_agent_serves_the_same_credentials_id_again() {
+    let mut h = Harness::new();
+    let t = task("t-role-adopt", json!([{"name": "app", "image": "busybox"}]), json!({"taskRoleArn": ROLE}));
+    h.apply(&[&t]).await;
+    let running = h.status("RUNNING").await;
+    let (id, token) = credentials_of(&h, "app");
+    let server = as_reported(&t, &running);
+
+    let mut h = h.restart().await;
+    h.fake.clear_calls();
+    assert!(h.registry.credentials().is_empty());
+    h.engine.adopt_existing().await.unwrap();
+    h.apply(&[&server]).await;
+    h.settle().await;
+    assert!(h.creates().is_empty());
+    // The containers' environment is what it was; the new agent fetched for it and serves it there.
+    let entry = h.registry.credentials().get(&id).expect("served again under the same id");
+    assert_eq!(entry.token, token);
+    assert!(entry.credentials.is_some());
+    assert_eq!(h.creds.calls(), vec![t.task.task_arn.clone()]);
 }

@@ -3,6 +3,7 @@
 //!
 //! The engine owns the truth and pushes a [`TaskMetadata`] snapshot into the [`Registry`] on every change; the
 //! server only reads. Each container gets an unguessable token in its URI, so a container sees its own task only.
+//! The registry also holds the task role credentials the endpoint serves ([`crate::credentials::Store`]).
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, RwLock};
@@ -10,6 +11,7 @@ use std::sync::{Arc, RwLock};
 use berth_model::Tag;
 use berth_model::task::NetworkBinding;
 
+use crate::credentials;
 use crate::runtime::ContainerRuntime;
 
 pub mod server;
@@ -81,12 +83,18 @@ pub struct HealthMetadata {
 pub struct Registry {
     tasks: RwLock<HashMap<String, TaskMetadata>>,
     tokens: RwLock<HashMap<String, String>>,
+    credentials: Arc<credentials::Store>,
     pub(crate) runtime: Arc<dyn ContainerRuntime>,
 }
 
 impl Registry {
     pub fn new(runtime: Arc<dyn ContainerRuntime>) -> Arc<Self> {
-        Arc::new(Registry { tasks: RwLock::default(), tokens: RwLock::default(), runtime })
+        Arc::new(Registry { tasks: RwLock::default(), tokens: RwLock::default(), credentials: Arc::default(), runtime })
+    }
+
+    /// The task role credentials served on `/v2/credentials/{id}`.
+    pub fn credentials(&self) -> &Arc<credentials::Store> {
+        &self.credentials
     }
 
     /// A fresh token for a container's metadata URI.

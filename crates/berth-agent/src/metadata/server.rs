@@ -20,6 +20,14 @@
 //!
 //! Errors are JSON strings, as AWS's handlers write them: 404 for an unknown token or path, 429 past the rate
 //! limit, 500 when the runtime fails.
+//!
+//! Task role credentials (see [`crate::credentials`]) are on `GET /v2/credentials/{id}`, the path ECS's
+//! credentials endpoint uses, answering `{"AccessKeyId", "SecretAccessKey", "Token", "Expiration", "RoleArn"}` with
+//! `Expiration` in ISO 8601 UTC. The `Authorization` header must be the task's token, exactly as the SDKs send
+//! `AWS_CONTAINER_AUTHORIZATION_TOKEN`; the id alone is not enough, so a task that learns another task's id still
+//! cannot read its credentials. Errors there are ECS's `{"code", "message"}` objects: 401 without a token, 404 for
+//! an unknown id (also once the task stopped), 403 for another token, 429 past the rate limit, 503 while a
+//! restarted agent has not fetched the credentials yet.
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
@@ -28,7 +36,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -60,6 +68,17 @@ pub async fn serve(
     axum::serve(listener, router(registry)).with_graceful_shutdown(shutdown).await
 }
 
+/// Serves one [`router`] on every listener (the bridge gateway and 169.254.170.2) until the task is aborted or one
+/// of them fails; the listeners share the rate limits.
+pub async fn serve_all(registry: Arc<Registry>, listeners: Vec<tokio::net::TcpListener>) -> std::io::Result<()> {
+    let app = router(registry);
+    let servers = listeners.into_iter().map(|listener| {
+        let app = app.clone();
+        async move { axum::serve(listener, app).await }
+    });
+    futures::future::try_join_all(servers).await.map(|_| ())
+}
+
 fn router_with_limiter(registry: Arc<Registry>, limiter: RateLimiter) -> Router {
     let state = AppState { registry, limiter: Arc::new(limiter) };
     // v3 serves the v4 documents: v4 only added fields, and clients of v3 ignore what they do not know.
@@ -69,7 +88,12 @@ fn router_with_limiter(registry: Arc<Registry>, limiter: RateLimiter) -> Router 
         .route("/{token}/taskWithTags", get(task_metadata_with_tags))
         .route("/{token}/stats", get(container_stats))
         .route("/{token}/task/stats", get(task_stats));
-    Router::new().nest("/v4", endpoints.clone()).nest("/v3", endpoints).fallback(not_found).with_state(state)
+    Router::new()
+        .nest("/v4", endpoints.clone())
+        .nest("/v3", endpoints)
+        .route("/v2/credentials/{id}", get(task_credentials))
+        .fallback(not_found)
+        .with_state(state)
 }
 
 #[derive(Clone)]
@@ -176,6 +200,80 @@ async fn task_stats(State(state): State<AppState>, Path(token): Path<String>) ->
         })
         .collect();
     Ok(Json(stats).into_response())
+}
+
+/// An error of the credentials route, in the shape of ECS's credentials endpoint.
+#[derive(Debug, Serialize)]
+struct CredentialsError {
+    code: &'static str,
+    message: &'static str,
+}
+
+fn credentials_error(status: StatusCode, code: &'static str, message: &'static str) -> Response {
+    (status, Json(CredentialsError { code, message })).into_response()
+}
+
+/// ECS's credentials document.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct CredentialsDoc<'a> {
+    access_key_id: &'a str,
+    secret_access_key: &'a str,
+    token: &'a str,
+    expiration: String,
+    role_arn: &'a str,
+}
+
+async fn task_credentials(State(state): State<AppState>, Path(id): Path<String>, headers: HeaderMap) -> Response {
+    let presented = headers.get(header::AUTHORIZATION).map(|v| v.as_bytes()).filter(|v| !v.is_empty());
+    let Some(presented) = presented else {
+        return credentials_error(
+            StatusCode::UNAUTHORIZED,
+            "NoAuthorizationToken",
+            "credentials: the Authorization header must hold AWS_CONTAINER_AUTHORIZATION_TOKEN",
+        );
+    };
+    let Some(entry) = state.registry.credentials().get(&id) else {
+        return credentials_error(
+            StatusCode::NOT_FOUND,
+            "InvalidIdInRequest",
+            "credentials: no credentials for this id",
+        );
+    };
+    if !crate::link::same(presented, entry.token.as_bytes()) {
+        return credentials_error(
+            StatusCode::FORBIDDEN,
+            "AccessDenied",
+            "credentials: the authorization token does not match these credentials",
+        );
+    }
+    // Metered after the token check, so only the task itself can spend its bucket.
+    if !state.limiter.allow(&format!("credentials/{id}")) {
+        return credentials_error(StatusCode::TOO_MANY_REQUESTS, "Throttled", "credentials: rate limit exceeded");
+    }
+    let Some(credentials) = entry.credentials.as_ref() else {
+        return credentials_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "CredentialsUninitialized",
+            "credentials: not fetched yet; try again shortly",
+        );
+    };
+    // Whole seconds, rounded down: a client must never believe the credentials last longer than they do.
+    let Some(expiration) = rfc3339(credentials.expiration.floor()) else {
+        return credentials_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "InternalServerError",
+            "credentials: the expiration is not a time",
+        );
+    };
+    Json(CredentialsDoc {
+        access_key_id: &credentials.access_key_id,
+        secret_access_key: &credentials.secret_access_key,
+        token: &credentials.token,
+        expiration,
+        role_arn: &credentials.role_arn,
+    })
+    .into_response()
 }
 
 /// The v4 task document.
@@ -631,10 +729,17 @@ mod tests {
 
     /// A plain HTTP/1.1 GET on a blocking socket (off the runtime's thread): status and body, parsed as JSON.
     async fn get(addr: SocketAddr, path: &str) -> (u16, Value) {
+        get_authorized(addr, path, None).await
+    }
+
+    /// [`get`] with an `Authorization` header, sent as the SDKs send `AWS_CONTAINER_AUTHORIZATION_TOKEN`.
+    async fn get_authorized(addr: SocketAddr, path: &str, authorization: Option<&str>) -> (u16, Value) {
         let path = path.to_owned();
+        let header = authorization.map(|a| format!("Authorization: {a}\r\n")).unwrap_or_default();
         tokio::task::spawn_blocking(move || {
             let mut stream = std::net::TcpStream::connect(addr).expect("connect");
-            write!(stream, "GET {path} HTTP/1.1\r\nHost: 169.254.170.2\r\nConnection: close\r\n\r\n").expect("send");
+            write!(stream, "GET {path} HTTP/1.1\r\nHost: 169.254.170.2\r\n{header}Connection: close\r\n\r\n")
+                .expect("send");
             let mut raw = String::new();
             stream.read_to_string(&mut raw).expect("read");
             let (head, body) = raw.split_once("\r\n\r\n").expect("end of headers");
@@ -882,6 +987,103 @@ mod tests {
         assert_eq!(serde_json::to_string(&go_number(1.0)).expect("json"), "1");
         assert_eq!(serde_json::to_string(&go_number(0.25)).expect("json"), "0.25");
         assert_eq!(go_number(f64::NAN), None);
+    }
+
+    const ROLE: &str = "arn:aws:iam::000000000000:role/app";
+    const OTHER_TASK: &str = "arn:aws:ecs:us-east-1:000000000000:task/default/fedcba9876543210";
+
+    fn session(key: &str, expiration: f64) -> berth_model::agent::TaskCredentials {
+        berth_model::agent::TaskCredentials {
+            access_key_id: key.to_owned(),
+            secret_access_key: format!("{key}-secret"),
+            token: format!("{key}-session"),
+            expiration,
+            role_arn: ROLE.to_owned(),
+        }
+    }
+
+    /// Two tasks with credentials: `id-a` (token `tok-a`) and `id-b` (token `tok-b`).
+    fn with_credentials() -> Arc<Registry> {
+        let registry = registry(vec![task()]);
+        let store = registry.credentials();
+        store.register("id-a", TASK_ARN, "tok-a");
+        store.set("id-a", session("ASIAA", T0 + 0.75));
+        store.register("id-b", OTHER_TASK, "tok-b");
+        store.set("id-b", session("ASIAB", T0));
+        registry
+    }
+
+    #[tokio::test]
+    async fn credentials_answer_ecs_json_to_their_task_token() {
+        let addr = start(router(with_credentials())).await;
+        let expected = json!({
+            "AccessKeyId": "ASIAA",
+            "SecretAccessKey": "ASIAA-secret",
+            "Token": "ASIAA-session",
+            // Whole seconds, rounded down.
+            "Expiration": "2023-07-21T15:45:33Z",
+            "RoleArn": ROLE,
+        });
+        assert_eq!(get_authorized(addr, "/v2/credentials/id-a", Some("tok-a")).await, (200, expected));
+        let (status, body) = get_authorized(addr, "/v2/credentials/id-b", Some("tok-b")).await;
+        assert_eq!((status, body["AccessKeyId"].as_str()), (200, Some("ASIAB")));
+        // A refresh shows at once.
+        let registry = with_credentials();
+        let addr = start(router(registry.clone())).await;
+        registry.credentials().set("id-a", session("ASIANEW", T0 + 3600.0));
+        let (_, body) = get_authorized(addr, "/v2/credentials/id-a", Some("tok-a")).await;
+        assert_eq!(
+            (body["AccessKeyId"].as_str(), body["Expiration"].as_str()),
+            (Some("ASIANEW"), Some("2023-07-21T16:45:33Z"))
+        );
+    }
+
+    #[tokio::test]
+    async fn credentials_refuse_a_missing_wrong_or_other_tasks_token() {
+        let addr = start(router(with_credentials())).await;
+        let (status, body) = get(addr, "/v2/credentials/id-a").await;
+        assert_eq!((status, body["code"].as_str()), (401, Some("NoAuthorizationToken")));
+        assert_eq!(get_authorized(addr, "/v2/credentials/id-a", Some("")).await.0, 401);
+        // Task B's token does not open task A's credentials, though B knows A's id.
+        let (status, body) = get_authorized(addr, "/v2/credentials/id-a", Some("tok-b")).await;
+        assert_eq!((status, body["code"].as_str()), (403, Some("AccessDenied")));
+        assert!(body.get("AccessKeyId").is_none());
+        for wrong in ["tok-", "tok-aa", "Bearer tok-a", "TOK-A"] {
+            assert_eq!(get_authorized(addr, "/v2/credentials/id-a", Some(wrong)).await.0, 403, "{wrong}");
+        }
+        // Metadata tokens are not credentials ids, and the other way round.
+        assert_eq!(get_authorized(addr, "/v2/credentials/tok-web", Some("tok-a")).await.0, 404);
+        assert_eq!(get(addr, "/v4/id-a").await.0, 404);
+        assert_eq!(get_authorized(addr, "/v2/credentials", Some("tok-a")).await.0, 404);
+    }
+
+    #[tokio::test]
+    async fn credentials_are_gone_once_removed_and_wait_until_fetched() {
+        let registry = with_credentials();
+        let addr = start(router(registry.clone())).await;
+        assert_eq!(get_authorized(addr, "/v2/credentials/id-a", Some("tok-a")).await.0, 200);
+        registry.credentials().remove("id-a");
+        let (status, body) = get_authorized(addr, "/v2/credentials/id-a", Some("tok-a")).await;
+        assert_eq!((status, body["code"].as_str()), (404, Some("InvalidIdInRequest")));
+        // The other task is untouched.
+        assert_eq!(get_authorized(addr, "/v2/credentials/id-b", Some("tok-b")).await.0, 200);
+        // Registered by a restarted agent, not fetched yet.
+        registry.credentials().register("id-c", TASK_ARN, "tok-c");
+        let (status, body) = get_authorized(addr, "/v2/credentials/id-c", Some("tok-c")).await;
+        assert_eq!((status, body["code"].as_str()), (503, Some("CredentialsUninitialized")));
+    }
+
+    #[tokio::test]
+    async fn serve_all_answers_on_every_listener() {
+        let registry = with_credentials();
+        let first = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let second = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addrs = [first.local_addr().expect("addr"), second.local_addr().expect("addr")];
+        tokio::spawn(serve_all(registry, vec![first, second]));
+        for addr in addrs {
+            assert_eq!(get_authorized(addr, "/v2/credentials/id-a", Some("tok-a")).await.0, 200);
+            assert_eq!(get(addr, "/v4/tok-web").await.0, 200);
+        }
     }
 
     #[tokio::test]
