@@ -113,7 +113,7 @@ class Target:
 def berth_target(binary, workdir):
     port = free_port()
     data = Path(workdir) / "berth-data"
-    argv = [binary, "up", "--listen", f"127.0.0.1:{port}", "--data-dir", str(data), "--no-aws-profile",
+    argv = [binary, "up", "--insecure-http", "--listen", f"127.0.0.1:{port}", "--data-dir", str(data), "--no-aws-profile",
             "--region", REGION]
     return Target("berth", argv, port, creds_path=data / "credentials", workdir=workdir)
 
@@ -404,7 +404,7 @@ def seed(target):
 def startup_once(binary, workdir, timeout=20):
     port = free_port()
     data = Path(tempfile.mkdtemp(prefix="startup-", dir=workdir))
-    argv = [binary, "up", "--listen", f"127.0.0.1:{port}", "--data-dir", str(data / "d"), "--no-aws-profile"]
+    argv = [binary, "up", "--insecure-http", "--listen", f"127.0.0.1:{port}", "--data-dir", str(data / "d"), "--no-aws-profile"]
     env = dict(os.environ, HOME=str(data), AWS_CONFIG_FILE=str(data / "aws-config"))
     creds_path = data / "d" / "credentials"
     t0 = time.monotonic()

@@ -69,7 +69,7 @@ class Berth:
 
     def start(self):
         self.proc = subprocess.Popen(
-            [self.binary, "up", "--listen", f"127.0.0.1:{self.port}", "--data-dir", str(self.data),
+            [self.binary, "up", "--insecure-http", "--listen", f"127.0.0.1:{self.port}", "--data-dir", str(self.data),
              "--region", REGION, "--no-aws-profile", "--metadata-port", "0"],
             env=self.env, stdin=subprocess.DEVNULL, stdout=open(self.workdir / "berth.log", "wb"),
             stderr=subprocess.STDOUT)

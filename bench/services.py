@@ -355,7 +355,7 @@ class Berth:
         data = self.workdir / "data"
         self.log_path = self.workdir / "berth.log"
         self.proc = subprocess.Popen(
-            [self.binary, "up", "--listen", f"127.0.0.1:{self.port}", "--data-dir", str(data), "--region", REGION,
+            [self.binary, "up", "--insecure-http", "--listen", f"127.0.0.1:{self.port}", "--data-dir", str(data), "--region", REGION,
              "--no-aws-profile", "--metadata-port", "0", "--stop-timeout", str(self.stop_grace)],
             env=self.env, stdin=subprocess.DEVNULL, stdout=open(self.log_path, "wb"), stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 30

@@ -15,6 +15,7 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -65,13 +66,16 @@ def clean_env(**extra):
 class Server:
     """A `berth up` process on a free port with its own data dir and its own HOME."""
 
-    def __init__(self, workdir, extra_args=(), no_aws_profile=True, env=None, port=None):
+    def __init__(self, workdir, extra_args=(), no_aws_profile=True, env=None, port=None, tls=False):
         self.workdir = Path(workdir)
         self.data_dir = self.workdir / "data"
         self.home = self.workdir / "home"
         self.home.mkdir(parents=True, exist_ok=True)
         self.port = port or free_port()
-        self.endpoint = f"http://127.0.0.1:{self.port}"
+        # HTTPS with Berth's own CA, as `berth up` serves by default; most tests ask for plain HTTP on loopback
+        # (--insecure-http) because they are about the API, not the transport (test_tls.py is).
+        self.tls = tls
+        self.endpoint = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
         self.extra_args = list(extra_args)
         self.no_aws_profile = no_aws_profile
         self.env = clean_env(HOME=str(self.home), AWS_CONFIG_FILE=str(self.workdir / "aws-config"))
@@ -86,6 +90,8 @@ class Server:
                 "--region", REGION, "--account-id", ACCOUNT, "--metadata-port", "0"]
         if self.no_aws_profile:
             argv.append("--no-aws-profile")
+        if not self.tls:
+            argv.append("--insecure-http")
         return argv + self.extra_args
 
     def start(self):
@@ -106,7 +112,11 @@ class Server:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"server exited with {self.proc.returncode} before becoming ready:\n{self.logs()}")
             try:
-                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=1)
+                if self.tls:
+                    conn = http.client.HTTPSConnection("127.0.0.1", self.port, timeout=1,
+                                                       context=ssl.create_default_context(cafile=self.ca_bundle))
+                else:
+                    conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=1)
                 conn.request("GET", "/healthz")
                 resp = conn.getresponse()
                 resp.read()
@@ -155,6 +165,16 @@ class Server:
 
     # --- credentials and clients -----------------------------------------------------------------
     @property
+    def ca_bundle(self):
+        """Berth's CA certificate, which clients verify the server with (TLS servers only)."""
+        return str(self.data_dir / "tls" / "ca.pem")
+
+    @property
+    def verify(self):
+        """What boto3 and requests take as `verify`."""
+        return self.ca_bundle if self.tls else True
+
+    @property
     def credentials_file(self):
         return self.data_dir / "credentials"
 
@@ -167,6 +187,7 @@ class Server:
     def client(self, service="ecs", creds=None, retries=1, **kw):
         ak, sk = creds or self.creds
         cfg = Config(retries={"total_max_attempts": retries}, connect_timeout=5, read_timeout=30)
+        kw.setdefault("verify", self.verify)
         return boto3.client(service, endpoint_url=self.endpoint, region_name=REGION,
                             aws_access_key_id=ak, aws_secret_access_key=sk, config=cfg, **kw)
 
@@ -174,6 +195,8 @@ class Server:
         cfg = self.workdir / "cli-config"
         if not cfg.exists():
             cfg.write_text(f"[default]\nregion = {REGION}\n\n[profile berth]\nregion = {REGION}\n")
+        if self.tls:
+            extra.setdefault("AWS_CA_BUNDLE", self.ca_bundle)
         return clean_env(HOME=str(self.home), AWS_SHARED_CREDENTIALS_FILE=str(self.credentials_file),
                          AWS_CONFIG_FILE=str(cfg), AWS_PAGER="", **extra)
 
@@ -213,7 +236,7 @@ class Server:
         prepared = dict(req.prepare().headers)
         if mutate:
             mutate(prepared)
-        return requests.post(self.endpoint + "/", data=body, headers=prepared, timeout=timeout)
+        return requests.post(self.endpoint + "/", data=body, headers=prepared, timeout=timeout, verify=self.verify)
 
 
 class MotoServer(Server):
@@ -258,9 +281,10 @@ def server_factory(tmp_path_factory):
     """Start extra servers (own data dir, own HOME); all are killed at the end of the session."""
     started = []
 
-    def make(extra_args=(), no_aws_profile=True, env=None, start=True):
+    def make(extra_args=(), no_aws_profile=True, env=None, start=True, tls=False):
         cls = MotoServer if TARGET == "moto" else Server
-        srv = cls(tmp_path_factory.mktemp("berth"), extra_args=extra_args, no_aws_profile=no_aws_profile, env=env)
+        srv = cls(tmp_path_factory.mktemp("berth"), extra_args=extra_args, no_aws_profile=no_aws_profile, env=env,
+                  tls=tls)
         started.append(srv)
         return srv.start() if start else srv
 

@@ -19,8 +19,11 @@ pub use berth_model::ports::{DEFAULT_DYNAMIC_HOST_PORT_RANGE, HostPortRange, Por
 
 #[derive(Debug, Clone)]
 pub struct AgentConfig {
-    /// The server's endpoint, e.g. `http://10.0.0.5:8700`.
+    /// The server's endpoint, e.g. `https://10.0.0.5:8700`.
     pub server: String,
+    /// The certificates (PEM) the agent trusts for the server's TLS certificate: Berth's CA, from the server's
+    /// `tls/ca.pem`. `None`: the system's certificate authorities.
+    pub ca_bundle: Option<String>,
     pub region: String,
     pub access_key: AccessKey,
     /// The cluster to join.

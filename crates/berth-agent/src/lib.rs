@@ -121,7 +121,13 @@ async fn setup_link(config: &AgentConfig) -> Result<Option<LinkSetup>, AgentErro
 
 /// Registers the host and starts the agent's loops on the current runtime.
 pub async fn start(config: AgentConfig, runtime: Arc<dyn ContainerRuntime>) -> Result<Agent, AgentError> {
-    let client = berth_client::Client::new(&config.server, &config.region, &config.access_key, 4)?;
+    let client = berth_client::Client::trusting(
+        &config.server,
+        &config.region,
+        &config.access_key,
+        4,
+        config.ca_bundle.as_deref(),
+    )?;
     let info = runtime.info().await?;
     // NVML's initialization blocks; on the agent's single thread it would stall everything else.
     let gpus = {

@@ -216,6 +216,7 @@ mod tests {
     fn config() -> AgentConfig {
         AgentConfig {
             server: "http://127.0.0.1:8700".into(),
+            ca_bundle: None,
             region: "us-east-1".into(),
             access_key: berth_client::AccessKey { access_key_id: "a".into(), secret_access_key: "b".into() },
             cluster: "ml".into(),

@@ -372,6 +372,8 @@ async fn spawn(
     let err = out.try_clone().map_err(|e| ClusterError::Server(format!("{}: {e}", log.display())))?;
     let child = Command::new(exe)
         .arg("server")
+        // Loopback, and measuring scheduling rather than TLS (`bench/api_bench.py --tls` measures that).
+        .arg("--insecure-http")
         .arg("--data-dir")
         .arg(&data_dir)
         .arg("--listen")
@@ -463,6 +465,7 @@ async fn start_agents(load: &ClusterLoad, target: &Target, cluster: &str, dir: &
                 }
                 let config = AgentConfig {
                     server: endpoints[index % endpoints.len()].clone(),
+                    ca_bundle: None,
                     region: region.clone(),
                     access_key: key.clone(),
                     cluster: cluster.clone(),

@@ -1,5 +1,6 @@
 //! The `berth` binary: argument parsing and wiring only.
 
+mod serving;
 mod user;
 
 use std::net::SocketAddr;
@@ -154,6 +155,8 @@ struct ServerArgs {
     /// Seconds stopped tasks stay visible before they are deleted.
     #[arg(long, default_value_t = 3600, env = "BERTH_TASK_RETENTION")]
     task_retention: u64,
+    #[command(flatten)]
+    tls: serving::TlsArgs,
 }
 
 /// What describes the host an agent runs on.
@@ -236,6 +239,10 @@ struct AgentArgs {
     /// A shared-credentials file with profile `berth`; otherwise AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY.
     #[arg(long, env = "BERTH_CREDENTIALS")]
     credentials: Option<PathBuf>,
+    /// The CA certificates (PEM) to verify the server with: the server's `<data dir>/tls/ca.pem` (default: the
+    /// system's certificate authorities).
+    #[arg(long, value_name = "FILE", env = "BERTH_CA_BUNDLE")]
+    ca_bundle: Option<PathBuf>,
     #[arg(long, default_value = "us-east-1", env = "BERTH_REGION")]
     region: String,
     #[command(flatten)]
@@ -291,6 +298,7 @@ async fn run_server(args: ServerArgs, host: Option<(HostArgs, bool)>) -> anyhow:
         bail!("--account-id must be 12 digits, got '{}'", args.account_id);
     }
     let data_dir = resolve_data_dir(args.data_dir.clone())?;
+    let serving = serving::prepare(&args.tls, args.listen, &data_dir)?;
     let store = SqliteStore::open(&bootstrap::store_path(&data_dir))
         .with_context(|| format!("opening the store in {}", data_dir.display()))?;
     let auth = match args.auth {
@@ -304,10 +312,10 @@ async fn run_server(args: ServerArgs, host: Option<(HostArgs, bool)>) -> anyhow:
     // The admin key exists before the port opens, so whoever sees the port open finds the credentials file.
     let credentials = bootstrap::credentials_path(&data_dir);
     let created_key = bootstrap::ensure_admin_key(&api, &data_dir).await.context("creating the admin access key")?;
-    let listener =
+    let tcp =
         tokio::net::TcpListener::bind(args.listen).await.with_context(|| format!("listening on {}", args.listen))?;
-
-    let endpoint = endpoint_url(listener.local_addr().unwrap_or(args.listen));
+    let listener = berth_tls::Listener::new(tcp, serving.tls.clone()).context("serving the listener")?;
+    let endpoint = endpoint_url(serving.scheme(), listener.local_addr());
     println!(
         "berth {} listening on {endpoint} (region {}, account {})",
         env!("CARGO_PKG_VERSION"),
@@ -326,8 +334,15 @@ async fn run_server(args: ServerArgs, host: Option<(HostArgs, bool)>) -> anyhow:
     } else {
         println!("credentials: {} (profile {})", credentials.display(), bootstrap::PROFILE);
     }
+    match &serving.ca_bundle {
+        Some((path, _)) => println!("TLS: clients verify the server with {}", path.display()),
+        None if serving.tls.is_none() => {
+            eprintln!("WARNING: --insecure-http: the API is served in plain HTTP on {endpoint}")
+        }
+        None => {}
+    }
     if host.is_some() && !args.no_aws_profile {
-        write_profile(&args.region, &endpoint, &data_dir);
+        write_profile(&args.region, &endpoint, &data_dir, serving.ca_bundle.as_ref().map(|(p, _)| p.as_path()));
     }
 
     // The local agent stops first, so its open poll does not hold the server's graceful shutdown.
@@ -348,6 +363,7 @@ async fn run_server(args: ServerArgs, host: Option<(HostArgs, bool)>) -> anyhow:
             reserved.push(listener_port(&endpoint));
             let mut config =
                 agent_config(&host, endpoint.clone(), args.region.clone(), key, "default", data_dir, reserved);
+            config.ca_bundle = serving.ca_bundle.as_ref().map(|(_, pem)| pem.clone());
             // The local agent's link endpoint is only for this server.
             config.link_listen = Some(host.link_listen.unwrap_or(SocketAddr::from(([127, 0, 0, 1], 0))));
             start_agent(config).await
@@ -401,7 +417,7 @@ async fn run_agent(args: AgentArgs) -> anyhow::Result<()> {
             _ => bail!("give --credentials FILE, or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"),
         },
     };
-    let config = agent_config(
+    let mut config = agent_config(
         &args.host,
         args.server.clone(),
         args.region.clone(),
@@ -410,6 +426,10 @@ async fn run_agent(args: AgentArgs) -> anyhow::Result<()> {
         data_dir,
         host_reserved_ports(),
     );
+    if let Some(path) = &args.ca_bundle {
+        config.ca_bundle =
+            Some(std::fs::read_to_string(path).with_context(|| format!("reading the CA bundle {}", path.display()))?);
+    }
     let runtime = Arc::new(
         berth_agent::runtime::docker::DockerRuntime::connect().await.context("connecting to the Docker Engine")?,
     );
@@ -450,6 +470,7 @@ fn agent_config(
     }
     berth_agent::AgentConfig {
         server,
+        ca_bundle: None,
         region,
         access_key,
         cluster: cluster.to_owned(),
@@ -478,14 +499,14 @@ fn agent_config(
     }
 }
 
-fn write_profile(region: &str, endpoint: &str, data_dir: &Path) {
+fn write_profile(region: &str, endpoint: &str, data_dir: &Path, ca_bundle: Option<&Path>) {
     let Some(path) = bootstrap::aws_config_path() else {
         eprintln!("no HOME or AWS_CONFIG_FILE: not writing the aws profile");
         return;
     };
     let exe = std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_else(|_| "berth".into());
     let process = format!("\"{exe}\" credentials --data-dir \"{}\"", data_dir.display());
-    match bootstrap::write_aws_profile(&path, region, endpoint, &process) {
+    match bootstrap::write_aws_profile(&path, region, endpoint, &process, ca_bundle) {
         Ok(()) => println!(
             "aws profile '{}' written to {}: try  aws --profile {} ecs list-clusters",
             bootstrap::PROFILE,
@@ -497,13 +518,13 @@ fn write_profile(region: &str, endpoint: &str, data_dir: &Path) {
 }
 
 /// The URL clients use: a wildcard listen address is reached through loopback.
-fn endpoint_url(addr: SocketAddr) -> String {
+fn endpoint_url(scheme: &str, addr: SocketAddr) -> String {
     let host = match addr.ip() {
         ip if ip.is_unspecified() => "127.0.0.1".to_owned(),
         std::net::IpAddr::V6(ip) => format!("[{ip}]"),
         ip => ip.to_string(),
     };
-    format!("http://{host}:{}", addr.port())
+    format!("{scheme}://{host}:{}", addr.port())
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

@@ -68,14 +68,34 @@ impl std::fmt::Debug for Client {
 }
 
 impl Client {
-    /// A client for `endpoint` (`http://host:port`), signing for `region`. `max_idle` bounds pooled connections.
+    /// A client for `endpoint` (`https://host:port`, or `http://` where the server serves plain HTTP), signing for
+    /// `region`, trusting the system's certificate authorities. `max_idle` bounds pooled connections.
     pub fn new(endpoint: &str, region: &str, key: &AccessKey, max_idle: usize) -> Result<Self, ClientError> {
+        Self::trusting(endpoint, region, key, max_idle, None)
+    }
+
+    /// As [`Client::new`], trusting only the certificates of `ca_bundle` (PEM) when it is given: Berth's own CA,
+    /// as the aws profile's `ca_bundle` names it.
+    pub fn trusting(
+        endpoint: &str,
+        region: &str,
+        key: &AccessKey,
+        max_idle: usize,
+        ca_bundle: Option<&str>,
+    ) -> Result<Self, ClientError> {
         let endpoint = endpoint.trim_end_matches('/').to_owned();
-        let http = reqwest::Client::builder()
-            .pool_max_idle_per_host(max_idle.max(1))
-            .connect_timeout(Duration::from_secs(5))
-            .build()
-            .map_err(|e| ClientError::Transport { endpoint: endpoint.clone(), message: e.to_string() })?;
+        let transport = |message: String| ClientError::Transport { endpoint: endpoint.clone(), message };
+        let mut builder =
+            reqwest::Client::builder().pool_max_idle_per_host(max_idle.max(1)).connect_timeout(Duration::from_secs(5));
+        if let Some(pem) = ca_bundle {
+            let certs = reqwest::Certificate::from_pem_bundle(pem.as_bytes())
+                .map_err(|e| transport(format!("cannot read the CA bundle: {e}")))?;
+            if certs.is_empty() {
+                return Err(transport("the CA bundle holds no certificate".into()));
+            }
+            builder = builder.tls_certs_only(certs);
+        }
+        let http = builder.build().map_err(|e| transport(with_causes(&e)))?;
         let identity = Credentials::new(&key.access_key_id, &key.secret_access_key, None, None, "berth").into();
         let host = endpoint
             .trim_start_matches("http://")
@@ -147,7 +167,7 @@ impl Client {
             request = request.header(name, value);
         }
         let transport =
-            |e: reqwest::Error| ClientError::Transport { endpoint: self.endpoint.clone(), message: e.to_string() };
+            |e: reqwest::Error| ClientError::Transport { endpoint: self.endpoint.clone(), message: with_causes(&e) };
         let response = request.send().await.map_err(transport)?;
         let status = response.status().as_u16();
         if status >= 400 {
@@ -194,7 +214,7 @@ impl Client {
             request = request.timeout(t);
         }
         let transport =
-            |e: reqwest::Error| ClientError::Transport { endpoint: self.endpoint.clone(), message: e.to_string() };
+            |e: reqwest::Error| ClientError::Transport { endpoint: self.endpoint.clone(), message: with_causes(&e) };
         let response = request.body(body).send().await.map_err(transport)?;
         let status = response.status().as_u16();
         // Read the whole body: the connection is reused only after it.
@@ -218,4 +238,20 @@ impl ByteStream {
             Err(e) => Err(ClientError::Transport { endpoint: self.endpoint.clone(), message: e.to_string() }),
         }
     }
+}
+
+/// An error with its causes ("error sending request: ...: invalid peer certificate: UnknownIssuer"): reqwest's
+/// own message alone does not say why a connection failed.
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        source = cause.source();
+    }
+    out
 }

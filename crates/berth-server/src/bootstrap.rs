@@ -65,6 +65,7 @@ pub fn write_aws_profile(
     region: &str,
     endpoint_url: &str,
     credential_process: &str,
+    ca_bundle: Option<&Path>,
 ) -> std::io::Result<()> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
@@ -74,11 +75,15 @@ pub fn write_aws_profile(
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
         Err(e) => return Err(e),
     };
-    let text = upsert_ini_section(
-        &existing,
-        &format!("profile {PROFILE}"),
-        &[("region", region), ("endpoint_url", endpoint_url), ("credential_process", credential_process)],
-    );
+    let ca_bundle = ca_bundle.map(|p| p.display().to_string());
+    let mut entries =
+        vec![("region", region), ("endpoint_url", endpoint_url), ("credential_process", credential_process)];
+    // The CA the aws CLI and the SDKs verify the server's certificate with (Berth's own, unless the operator's
+    // certificate comes from a CA the system trusts).
+    if let Some(bundle) = &ca_bundle {
+        entries.push(("ca_bundle", bundle));
+    }
+    let text = upsert_ini_section(&existing, &format!("profile {PROFILE}"), &entries);
     std::fs::write(path, text)
 }
 

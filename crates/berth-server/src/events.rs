@@ -54,10 +54,7 @@ pub async fn stream(State(api): State<Arc<Api>>, request: Request) -> Response {
         Err(e) => return crate::wire::error_response(e.into()),
     };
     // The stream shows what Describe* would: an IAM user or role needs `berth:GetEvents`.
-    let origin = crate::authz::Origin {
-        source_ip: parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip()),
-        secure_transport: false,
-    };
+    let origin = crate::authz::Origin::of(&parts);
     let input = serde_json::json!({});
     if let Err(e) = crate::authz::authorize(&api, &caller, origin, "berth", "GetEvents", &input).await {
         return crate::wire::error_response(e);

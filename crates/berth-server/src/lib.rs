@@ -11,7 +11,6 @@
 //!
 //! Current limitations: IAM policies are not enforced (every valid key is an administrator).
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use berth_model::arn::ArnScope;
@@ -99,7 +98,7 @@ pub async fn build_api(store: Arc<dyn Store>, config: &ServerConfig) -> Result<A
 /// compactor and the access key watch run alongside.
 pub async fn serve(
     api: Arc<Api>,
-    listener: tokio::net::TcpListener,
+    listener: berth_tls::Listener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let compactor = tokio::spawn(compactor::run(api.store.clone(), compactor::INTERVAL));
@@ -115,7 +114,7 @@ pub async fn serve(
         shutdown.await;
         closing.send_replace(true);
     };
-    let app = wire::router(api).into_make_service_with_connect_info::<SocketAddr>();
+    let app = wire::router(api).into_make_service_with_connect_info::<berth_tls::Peer>();
     let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
     compactor.abort();
     liveness.abort();

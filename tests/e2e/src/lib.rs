@@ -73,6 +73,9 @@ impl Berth {
         let mut child = Command::new(berth_bin())
             // Port 0 for the metadata endpoint: tests run many berths on one host at once.
             .args(["up", "--no-aws-profile", "--metadata-port", "0", "--listen", &format!("127.0.0.1:{}", self.port)])
+            // The Rust SDK's client trusts the system's CAs only; these tests are about ECS, not TLS (which the
+            // Python suite's test_tls.py covers with the aws CLI and boto3).
+            .arg("--insecure-http")
             .arg("--data-dir")
             .arg(&self.data_dir)
             .args(&self.extra_args)
@@ -284,6 +287,7 @@ pub fn http_get(port: i32) -> String {
 pub async fn hollow_agent(berth: &Berth, dir: &Path, name: &str, az: &str, gpus: &[&str]) -> berth_agent::Agent {
     let config = berth_agent::AgentConfig {
         server: berth.endpoint(),
+        ca_bundle: None,
         region: "us-east-1".into(),
         access_key: berth_client::AccessKey {
             access_key_id: berth.access_key_id.clone(),

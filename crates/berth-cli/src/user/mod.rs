@@ -23,7 +23,7 @@ pub use output::OutputFormat;
 /// Options every user command takes.
 #[derive(Args, Clone, Debug)]
 pub struct CommonArgs {
-    /// The server (default: AWS_ENDPOINT_URL, else the aws profile's endpoint_url, else http://127.0.0.1:8700).
+    /// The server (default: AWS_ENDPOINT_URL, else the aws profile's endpoint_url, else https://127.0.0.1:8700).
     #[arg(long)]
     pub endpoint: Option<String>,
     /// The aws profile to read the endpoint, region and credentials from (default `berth`, written by `berth up`).
@@ -44,7 +44,8 @@ impl CommonArgs {
     /// A client for the server these options name.
     pub fn client(&self) -> anyhow::Result<Client> {
         let conn = profile::resolve(self)?;
-        Client::new(&conn.endpoint, &conn.region, &conn.key, 4).context("creating the API client")
+        Client::trusting(&conn.endpoint, &conn.region, &conn.key, 4, conn.ca_bundle.as_deref())
+            .context("creating the API client")
     }
 }
 

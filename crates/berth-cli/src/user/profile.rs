@@ -1,7 +1,7 @@
 //! Where the user commands find the server and the key to sign with, as the aws CLI would: flags, then the
 //! AWS_* environment, then the aws profile (`berth` unless `--profile` names another, as written by `berth up`:
-//! `endpoint_url`, `region` and a `credential_process` that prints the data directory's key), and last the
-//! credentials file of the default data directory (`~/.berth/credentials`).
+//! `endpoint_url`, `region`, `ca_bundle` and a `credential_process` that prints the data directory's key), and last
+//! the credentials file of the default data directory (`~/.berth/credentials`).
 
 use std::path::{Path, PathBuf};
 
@@ -17,6 +17,8 @@ pub struct Connection {
     pub endpoint: String,
     pub region: String,
     pub key: AccessKey,
+    /// The CA certificates to verify the server with (AWS_CA_BUNDLE, else the profile's `ca_bundle`), PEM.
+    pub ca_bundle: Option<String>,
 }
 
 /// Resolves the connection for `args`.
@@ -37,9 +39,9 @@ pub fn resolve(args: &CommonArgs) -> anyhow::Result<Connection> {
         .or_else(|| env("AWS_ENDPOINT_URL_ECS"))
         .or_else(|| env("AWS_ENDPOINT_URL"))
         .or_else(|| lookup("endpoint_url"))
-        .unwrap_or_else(|| "http://127.0.0.1:8700".to_owned());
+        .unwrap_or_else(|| "https://127.0.0.1:8700".to_owned());
     if !endpoint.starts_with("http://") && !endpoint.starts_with("https://") {
-        bail!("--endpoint must be a URL such as http://127.0.0.1:8700, got '{endpoint}'");
+        bail!("--endpoint must be a URL such as https://127.0.0.1:8700, got '{endpoint}'");
     }
     let region = args
         .region
@@ -54,7 +56,18 @@ pub fn resolve(args: &CommonArgs) -> anyhow::Result<Connection> {
         (false, Some(id), Some(secret)) => AccessKey { access_key_id: id, secret_access_key: secret },
         _ => profile_key(&profile_name, lookup("credential_process"))?,
     };
-    Ok(Connection { endpoint, region, key })
+    // Last, the CA of the default data directory, as for the key: `berth up`'s own server.
+    let default_ca = || {
+        let data_dir =
+            env("BERTH_DATA_DIR").map(PathBuf::from).or_else(|| env("HOME").map(|h| Path::new(&h).join(".berth")))?;
+        let ca = berth_tls::pki::ca_dir(&data_dir).join("ca.pem");
+        ca.exists().then(|| ca.display().to_string())
+    };
+    let ca_bundle = match env("AWS_CA_BUNDLE").or_else(|| lookup("ca_bundle")).or_else(default_ca) {
+        Some(path) => Some(std::fs::read_to_string(&path).with_context(|| format!("reading the CA bundle {path}"))?),
+        None => None,
+    };
+    Ok(Connection { endpoint, region, key, ca_bundle })
 }
 
 fn env(name: &str) -> Option<String> {

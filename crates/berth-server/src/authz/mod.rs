@@ -36,6 +36,18 @@ pub struct Origin {
     pub secure_transport: bool,
 }
 
+impl Origin {
+    /// The origin of a request, from the connection's [`berth_tls::Peer`].
+    pub fn of(parts: &axum::http::request::Parts) -> Self {
+        match parts.extensions.get::<axum::extract::ConnectInfo<berth_tls::Peer>>() {
+            Some(axum::extract::ConnectInfo(peer)) => {
+                Origin { source_ip: Some(peer.addr.ip()), secure_transport: peer.secure }
+            }
+            None => Origin::default(),
+        }
+    }
+}
+
 /// Checks that `caller` may run `operation` of `service` (`ecs`, `logs`, `iam`, `sts`, `berth`) with `input`.
 pub async fn authorize(
     api: &Api,

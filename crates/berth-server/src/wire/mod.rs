@@ -5,9 +5,8 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
-use std::net::SocketAddr;
 
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -54,10 +53,7 @@ async fn ecs_endpoint(State(api): State<Arc<Api>>, request: Request) -> Response
     let started = std::time::Instant::now();
     let content_type = parts.headers.get("content-type").and_then(|v| v.to_str().ok());
     let is_query = query::is_query(content_type, parts.method.as_str(), parts.uri.query().unwrap_or(""));
-    let origin = Origin {
-        source_ip: parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip()),
-        secure_transport: false,
-    };
+    let origin = Origin::of(&parts);
     let bytes = read_body(body, &parts.headers).await;
     if is_query {
         let outcome = match bytes {
