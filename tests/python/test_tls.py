@@ -20,7 +20,7 @@ from botocore.config import Config
 from botocore.exceptions import SSLError
 
 from conftest import ACCOUNT, REGION, berth_bin, clean_env, free_port, uniq
-from test_tasks import Agent, wait_until
+from test_tasks import Agent, test_image, wait_until  # noqa: F401
 
 pytestmark = pytest.mark.berth_only
 
@@ -211,3 +211,56 @@ def test_bad_operator_files_are_clear_errors(tmp_path):
                             str(k)], env=clean_env(HOME=str(tmp_path)), capture_output=True, text=True, timeout=30)
         assert p.returncode != 0 and expect in p.stderr, (expect, p.stderr)
         assert "panicked" not in p.stderr
+
+
+def link_of(srv):
+    """The link endpoint the local agent registered (from `berth up`'s output: "agent metrics: URL/metrics")."""
+    line = wait_until("berth up printed the agent link", lambda: next(
+        (ln for ln in srv.stdout().splitlines() if ln.startswith("agent metrics: ")), None), timeout=30)
+    return line.split(": ", 1)[1].rsplit("/metrics", 1)[0]
+
+
+def test_the_agent_link_is_tls_with_a_certificate_from_the_ca(tls_server):
+    link = link_of(tls_server)
+    assert link.startswith("https://127.0.0.1:"), link
+    # The certificate verifies with Berth's CA for the registered address (once the agent has it).
+    body = wait_until("the link serves its certificate", lambda: _get(f"{link}/metrics", tls_server.ca_bundle),
+                      timeout=30)
+    assert "berth_stats_samples" in body
+    host, port = link.removeprefix("https://").rsplit(":", 1)
+    pem = ssl.get_server_certificate((host, int(port)))
+    assert pem and pem != open(tls_server.ca_bundle).read()
+    with pytest.raises(requests.exceptions.SSLError):
+        requests.get(f"{link}/metrics", timeout=5)
+
+
+def _get(url, ca):
+    try:
+        r = requests.get(url, verify=ca, timeout=5)
+        return r.text if r.ok else None
+    except requests.exceptions.RequestException:
+        return None
+
+
+def test_logs_are_read_over_the_tls_link(tls_server, test_image):
+    """CloudWatch Logs reads go from the server to the agent's link endpoint, which it verifies."""
+    ecs, logs = tls_server.client(), tls_server.client("logs")
+    group = f"/ecs/{uniq('tls-logs')}"
+    family = uniq("tls-logs")
+    ecs.register_task_definition(family=family, containerDefinitions=[{
+        "name": "main", "image": "berth-test/busybox:latest", "memory": 32, "essential": True,
+        "command": ["sh", "-c", "echo over-tls-1; echo over-tls-2"],
+        "logConfiguration": {"logDriver": "awslogs", "options": {
+            "awslogs-group": group, "awslogs-region": REGION, "awslogs-stream-prefix": "ecs",
+            "awslogs-create-group": "true"}}}])
+    task = ecs.run_task(taskDefinition=family)["tasks"][0]["taskArn"]
+    stream = f"ecs/main/{task.rsplit('/', 1)[1]}"
+
+    def lines():
+        try:
+            return [e["message"] for e in logs.get_log_events(logGroupName=group, logStreamName=stream,
+                                                                startFromHead=True)["events"]] or None
+        except logs.exceptions.ClientError:
+            return None
+    assert wait_until("the task's lines", lambda: (lambda got: got if got and len(got) == 2 else None)(lines()),
+                      timeout=60) == ["over-tls-1", "over-tls-2"]

@@ -146,11 +146,21 @@ pub async fn start(config: AgentConfig, runtime: Arc<dyn ContainerRuntime>) -> R
         Some(LinkSetup { listener, local, link, store }) => {
             tracing::info!(listen = %local, endpoint = %link.endpoint, "agent link endpoint");
             let router = link::router(store.clone(), &link.token).merge(extra_link_routes(metrics.clone()));
-            tasks.push(tokio::spawn(async move {
-                if let Err(e) = link::serve(listener, router).await {
-                    tracing::error!(error = %e, "agent link endpoint stopped");
-                }
-            }));
+            if link.endpoint.starts_with("https://") {
+                tasks.push(tokio::spawn(link::serve_tls(
+                    client.clone(),
+                    config.cluster.clone(),
+                    arn.clone(),
+                    listener,
+                    router,
+                )));
+            } else {
+                tasks.push(tokio::spawn(async move {
+                    if let Err(e) = link::serve(listener, router).await {
+                        tracing::error!(error = %e, "agent link endpoint stopped");
+                    }
+                }));
+            }
             let sweeper = store.clone();
             tasks.push(tokio::spawn(async move {
                 let mut every = tokio::time::interval(LOG_SWEEP_INTERVAL);

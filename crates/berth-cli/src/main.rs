@@ -308,6 +308,7 @@ async fn run_server(args: ServerArgs, host: Option<(HostArgs, bool)>) -> anyhow:
     let mut config = ServerConfig::new(&args.region, &args.account_id, auth);
     config.agent_deadline = std::time::Duration::from_secs(args.agent_deadline.max(1));
     config.task_retention = std::time::Duration::from_secs(args.task_retention);
+    config.tls_authority = serving.authority.clone();
     let api = berth_server::build_api(Arc::new(store), &config).await.context("loading state from the store")?;
     // The admin key exists before the port opens, so whoever sees the port open finds the credentials file.
     let credentials = bootstrap::credentials_path(&data_dir);
@@ -392,8 +393,9 @@ async fn start_agent(config: berth_agent::AgentConfig) -> Option<berth_agent::Ag
     match berth_agent::start(config, runtime).await {
         Ok(agent) => {
             println!("agent registered as {}", agent.container_instance_arn);
-            if let Some(addr) = agent.link_addr {
-                println!("agent metrics: http://{addr}/metrics");
+            if let (Some(addr), Some(link)) = (agent.link_addr, &agent.link) {
+                let scheme = if link.endpoint.starts_with("https://") { "https" } else { "http" };
+                println!("agent metrics: {scheme}://{addr}/metrics");
             }
             Some(agent)
         }

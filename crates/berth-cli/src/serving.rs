@@ -38,6 +38,8 @@ pub struct TlsArgs {
 pub struct Serving {
     /// `None`: plain HTTP.
     pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// Berth's CA, which issues agents' link certificates (absent with plain HTTP).
+    pub authority: Option<Arc<Authority>>,
     /// The CA bundle clients use to verify the server: its path (for the aws profile's `ca_bundle`) and contents
     /// (for the local agent). `None`: the system's certificate authorities (or plain HTTP).
     pub ca_bundle: Option<(PathBuf, String)>,
@@ -59,10 +61,10 @@ pub fn prepare(args: &TlsArgs, listen: SocketAddr, data_dir: &Path) -> anyhow::R
                 listen.ip()
             );
         }
-        return Ok(Serving { tls: None, ca_bundle: None });
+        return Ok(Serving { tls: None, authority: None, ca_bundle: None });
     }
     let ca_dir = pki::ca_dir(data_dir);
-    let authority = Authority::load_or_create(&ca_dir).context("loading Berth's certificate authority")?;
+    let authority = Arc::new(Authority::load_or_create(&ca_dir).context("loading Berth's certificate authority")?);
     if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
         let chain = berth_tls::read_pem(cert)?;
         let key = berth_tls::read_pem(key)?;
@@ -72,7 +74,7 @@ pub fn prepare(args: &TlsArgs, listen: SocketAddr, data_dir: &Path) -> anyhow::R
             Some(path) => Some((absolute(path)?, berth_tls::read_pem(path)?)),
             None => None,
         };
-        return Ok(Serving { tls: Some(tls), ca_bundle });
+        return Ok(Serving { tls: Some(tls), authority: Some(authority), ca_bundle });
     }
     for name in &args.tls_san {
         if !pki::valid_name(name) {
@@ -87,7 +89,7 @@ pub fn prepare(args: &TlsArgs, listen: SocketAddr, data_dir: &Path) -> anyhow::R
     let ca_path = ca_dir.join("ca.pem");
     let ca_bundle = Some((ca_path, authority.cert_pem().to_owned()));
     tracing::info!(names = ?names, "serving HTTPS with a certificate from Berth's CA");
-    Ok(Serving { tls: Some(tls), ca_bundle })
+    Ok(Serving { tls: Some(tls), authority: Some(authority), ca_bundle })
 }
 
 /// The names the server is reached by: loopback, the host's name, the listen address (or, for a wildcard, the

@@ -61,9 +61,34 @@ pub fn destination(family: &str, container: &ContainerDefinition, task_id: &str)
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AgentLink {
-    /// `http://host:port`, reachable from the servers.
+    /// `https://host:port` (`http://` when the server serves plain HTTP), reachable from the servers.
     pub endpoint: String,
     pub token: String,
+}
+
+/// The agent operation `GetLinkCertificate`: after registering, an agent whose link endpoint is `https://` asks
+/// the server's CA for a certificate for that endpoint's host, for a key it generated and proves it holds
+/// (`proof`: an ECDSA P-256 SHA-256 signature, ASN.1 DER, over `berth-link-certificate:<containerInstance>`).
+/// The server then verifies the agent's certificate whenever it calls the link.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LinkCertificateRequest {
+    pub cluster: String,
+    pub container_instance: String,
+    /// The uncompressed P-256 public point, base64.
+    pub public_key: String,
+    /// base64.
+    pub proof: String,
+}
+
+/// The answer to [`LinkCertificateRequest`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LinkCertificate {
+    /// PEM, issued by the server's CA for the host of the instance's registered link endpoint.
+    pub certificate: String,
+    /// Seconds since the epoch.
+    pub expires_at: f64,
 }
 
 /// Paths of the agent link endpoint's log operations (`POST`, JSON bodies, `Authorization: Bearer <token>`).

@@ -156,6 +156,7 @@ pub static OPERATIONS: &[Operation] = &[
 /// Berth's agent-only operations, under `berth_model::agent::AGENT_TARGET_PREFIX`.
 pub static AGENT_OPERATIONS: &[Operation] = &[
     Operation { name: "GetTaskCredentials", handler: Some(handler!(ops::agent::get_task_credentials)) },
+    Operation { name: "GetLinkCertificate", handler: Some(handler!(ops::link::get_link_certificate)) },
     Operation { name: "Poll", handler: Some(handler!(ops::agent::poll)) },
     Operation { name: "SubmitTaskStats", handler: Some(handler!(ops::agent::submit_task_stats)) },
 ];

@@ -55,6 +55,9 @@ pub struct ServerConfig {
     pub agent_deadline: std::time::Duration,
     /// How long stopped tasks stay visible before they are deleted.
     pub task_retention: std::time::Duration,
+    /// Berth's CA (`berth up` creates it): the server's link client trusts only it, and it issues agents' link
+    /// certificates. `None`: plain HTTP (`--insecure-http`), links included.
+    pub tls_authority: Option<Arc<berth_tls::pki::Authority>>,
 }
 
 impl ServerConfig {
@@ -66,6 +69,7 @@ impl ServerConfig {
             auth,
             agent_deadline: std::time::Duration::from_secs(60),
             task_retention: std::time::Duration::from_secs(3600),
+            tls_authority: None,
         }
     }
 }
@@ -91,6 +95,8 @@ pub async fn build_api(store: Arc<dyn Store>, config: &ServerConfig) -> Result<A
         metrics,
         utilization: Default::default(),
         policies: Default::default(),
+        link_client: logs::link::client(config.tls_authority.as_deref())?,
+        tls_authority: config.tls_authority.clone(),
     }))
 }
 

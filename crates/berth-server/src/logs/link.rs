@@ -3,7 +3,6 @@
 //! that is gone from holding a request: it becomes [`LinkFailure::Unreachable`], which the handlers answer as
 //! `ServiceUnavailableException` naming the stream and the instance.
 
-use std::sync::OnceLock;
 use std::time::Duration;
 
 use berth_model::instance::ContainerInstance;
@@ -20,27 +19,28 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 /// How long one agent call may take in all (reading 10,000 events from disk takes far less).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// One HTTP client for every agent call, so connections are reused across requests.
-fn client() -> Result<&'static reqwest::Client, String> {
-    static CLIENT: OnceLock<Result<reqwest::Client, String>> = OnceLock::new();
-    CLIENT
-        .get_or_init(|| {
-            reqwest::Client::builder()
-                .connect_timeout(CONNECT_TIMEOUT)
-                .timeout(REQUEST_TIMEOUT)
-                // Agents are reached directly; a proxy from the server's environment must not sit in between.
-                .no_proxy()
-                .build()
-                .map_err(|e| format!("cannot build the agent link client: {e}"))
-        })
-        .as_ref()
-        .map_err(Clone::clone)
+/// The client for every agent call (one, so connections are reused across requests). With Berth's CA, it trusts
+/// only that CA: agents' link certificates come from it (`GetLinkCertificate`), so the server reaches the agent
+/// that registered the address and nobody else.
+pub fn client(authority: Option<&berth_tls::pki::Authority>) -> Result<reqwest::Client, ApiError> {
+    let mut builder = reqwest::Client::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .timeout(REQUEST_TIMEOUT)
+        // Agents are reached directly; a proxy from the server's environment must not sit in between.
+        .no_proxy();
+    if let Some(authority) = authority {
+        let ca = reqwest::Certificate::from_pem(authority.cert_pem().as_bytes())
+            .map_err(|e| ApiError::server(format!("cannot use the CA for agent links: {e}")))?;
+        builder = builder.tls_certs_only([ca]);
+    }
+    builder.build().map_err(|e| ApiError::server(format!("cannot build the agent link client: {e}")))
 }
 
 /// An agent that can be asked.
 #[derive(Debug, Clone)]
 pub struct Host {
     pub link: AgentLink,
+    client: reqwest::Client,
 }
 
 /// Why an agent call gave no answer.
@@ -81,7 +81,7 @@ pub async fn resolve(api: &Api, cluster: &str, instance_arn: &str) -> Result<Hos
         return Err(LinkFailure::Unreachable("is disconnected (its agent has not been heard from)".into()));
     }
     match instance.agent_link {
-        Some(link) => Ok(Host { link }),
+        Some(link) => Ok(Host { link, client: api.link_client.clone() }),
         None => Err(LinkFailure::Unreachable("runs an agent that serves no log link".into())),
     }
 }
@@ -92,11 +92,12 @@ pub async fn call<Req: Serialize, Resp: DeserializeOwned>(
     path: &str,
     request: &Req,
 ) -> Result<Resp, LinkFailure> {
-    let client = client().map_err(LinkFailure::Unreachable)?;
     let url = format!("{}{path}", host.link.endpoint.trim_end_matches('/'));
-    let response = client.post(&url).bearer_auth(&host.link.token).json(request).send().await.map_err(|e| {
+    let response = host.client.post(&url).bearer_auth(&host.link.token).json(request).send().await.map_err(|e| {
         let why = if e.is_timeout() {
             "did not answer in time"
+        } else if is_certificate_error(&e) {
+            "presented a certificate this server's CA did not issue for it"
         } else if e.is_connect() {
             "cannot be reached"
         } else {
@@ -135,6 +136,18 @@ fn refusal(status: u16, error: Option<LinkError>) -> LinkFailure {
         _ => ErrorCode::InvalidParameterException,
     };
     LinkFailure::Refused { code, message: error.message }
+}
+
+/// Whether a failed call failed on the agent's certificate (TLS verification), not on the network.
+fn is_certificate_error(e: &reqwest::Error) -> bool {
+    let mut source: Option<&dyn std::error::Error> = Some(e);
+    while let Some(cause) = source {
+        if cause.downcast_ref::<rustls::Error>().is_some() {
+            return true;
+        }
+        source = cause.source();
+    }
+    false
 }
 
 #[cfg(test)]

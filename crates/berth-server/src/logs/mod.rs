@@ -20,7 +20,7 @@ use crate::error::{ApiError, ApiResult, ErrorCode};
 mod events;
 mod groups;
 mod index;
-mod link;
+pub(crate) mod link;
 mod streams;
 mod tags;
 mod validate;

@@ -486,7 +486,7 @@ fn check_agent_link(link: &AgentLink) -> ApiResult<()> {
     let scheme_ok = link.endpoint.starts_with("http://") || link.endpoint.starts_with("https://");
     if !scheme_ok || link.endpoint.len() > 256 {
         return Err(ApiError::invalid(format!(
-            "berthAgentLink.endpoint: expected http://host:port, got '{}'.",
+            "berthAgentLink.endpoint: expected https://host:port (or http://), got '{}'.",
             truncate(&link.endpoint, 64)
         )));
     }

@@ -6,6 +6,7 @@ pub mod agent;
 pub mod attributes;
 pub mod clusters;
 pub mod instances;
+pub mod link;
 pub mod services;
 pub mod tags;
 pub mod taskdefs;
