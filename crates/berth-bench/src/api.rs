@@ -21,6 +21,8 @@ pub struct ApiLoad {
     pub secret_access_key: String,
     pub duration: Duration,
     pub concurrency: usize,
+    /// The CA certificates (PEM) to verify an `https://` endpoint with; `None`: the system's.
+    pub ca_bundle: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -43,7 +45,7 @@ impl Client {
             access_key_id: load.access_key_id.clone(),
             secret_access_key: load.secret_access_key.clone(),
         };
-        berth_client::Client::new(&load.endpoint, &load.region, &key, load.concurrency)
+        berth_client::Client::trusting(&load.endpoint, &load.region, &key, load.concurrency, load.ca_bundle.as_deref())
             .map(Client)
             .map_err(|e| BenchError::Request { endpoint: load.endpoint.clone(), message: e.to_string() })
     }

@@ -75,6 +75,9 @@ enum BenchCommand {
         /// Requests in flight.
         #[arg(long, default_value_t = 32)]
         concurrency: usize,
+        /// CA certificates (PEM) to verify an https:// endpoint with (a Berth server's <data dir>/tls/ca.pem).
+        #[arg(long, value_name = "FILE")]
+        ca_bundle: Option<PathBuf>,
     },
     /// The scheduler alone: placement decisions over a synthetic cluster in memory (spread over zones plus binpack
     /// plus memberOf, then each strategy alone). Prints placements/s and per-decision latency.
@@ -565,8 +568,16 @@ async fn run_bench(command: BenchCommand) -> anyhow::Result<()> {
             region,
             duration,
             concurrency,
+            ca_bundle,
         } => {
             let (access_key_id, secret_access_key) = bench_key(credentials, access_key_id, secret_access_key)?;
+            let ca_bundle = match ca_bundle {
+                Some(path) => Some(
+                    std::fs::read_to_string(&path)
+                        .with_context(|| format!("reading the CA bundle {}", path.display()))?,
+                ),
+                None => None,
+            };
             if !(duration > 0.0 && duration.is_finite()) || concurrency == 0 {
                 bail!("--duration and --concurrency must be positive");
             }
@@ -577,6 +588,7 @@ async fn run_bench(command: BenchCommand) -> anyhow::Result<()> {
                 secret_access_key,
                 duration: std::time::Duration::from_secs_f64(duration),
                 concurrency,
+                ca_bundle,
             };
             let report = berth_bench::api::run(&load).await?;
             println!("{report}");
