@@ -312,8 +312,16 @@ def remove_containers(srv):
 
 @pytest.fixture(scope="session")
 def berth(server_factory):
-    """The shared server most tests talk to. Tests use unique names so they do not see each other."""
-    return server_factory()
+    """The shared server most tests talk to. Tests use unique names so they do not see each other. Its local agent
+    registers in the background (creating the cluster `default`); it is waited for, so that no test sees it appear."""
+    srv = server_factory()
+    state = getattr(srv, "data_dir", None) and Path(srv.data_dir) / "agent-state.json"
+    deadline = time.monotonic() + 30
+    while state and not state.exists() and time.monotonic() < deadline and srv.proc.poll() is None:
+        if "agent not started" in srv.stderr():
+            break
+        time.sleep(0.05)
+    return srv
 
 
 @pytest.fixture(scope="session")

@@ -462,6 +462,12 @@ CASES = {(c.service, c.op): c for c in [
     Case("ListAccountSettings", lambda ctx: {"name": "containerInsights", "value": "disabled",
                                              "principalArn": f"arn:aws:iam::{ACCOUNT}:root",
                                              "effectiveSettings": True}),
+    # (AWS's default values, so the account's settings stay as they were)
+    Case("PutAccountSetting", lambda ctx: {"name": "awsvpcTrunking", "value": "disabled",
+                                           "principalArn": f"arn:aws:iam::{ACCOUNT}:root"}),
+    Case("PutAccountSettingDefault", lambda ctx: {"name": "awsvpcTrunking", "value": "disabled"}),
+    Case("DeleteAccountSetting", lambda ctx: {"name": "awsvpcTrunking",
+                                              "principalArn": f"arn:aws:iam::{ACCOUNT}:root"}),
     # --- tags
     Case("TagResource", lambda ctx: {"resourceArn": ctx.own_cluster_arn, "tags": [{"key": "team", "value": "ml"}]},
          setup=lambda ctx: (new_cluster(ctx), setattr(ctx, "own_cluster_arn", cluster_arn_of(ctx.own_cluster))),

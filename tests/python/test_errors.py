@@ -17,7 +17,8 @@ UNSUPPORTED = [
     ("execute_command", {"task": "t", "command": "sh", "interactive": True}, "ExecuteCommand"),
     ("create_capacity_provider", {"name": "cp", "autoScalingGroupProvider": {"autoScalingGroupArn": "arn:x"}},
      "CreateCapacityProvider"),
-    ("put_account_setting", {"name": "containerInsights", "value": "enabled"}, "PutAccountSetting"),
+    ("put_cluster_capacity_providers", {"cluster": "default", "capacityProviders": [],
+                                        "defaultCapacityProviderStrategy": []}, "PutClusterCapacityProviders"),
 ]
 
 

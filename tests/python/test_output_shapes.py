@@ -269,6 +269,10 @@ def run_scenario(srv, ecs, logs, local, rec):
     # Account settings.
     ecs.list_account_settings()
     ecs.list_account_settings(effectiveSettings=True)
+    ecs.put_account_setting(name="awsvpcTrunking", value="enabled")
+    ecs.put_account_setting_default(name="fargateFIPSMode", value="disabled")
+    ecs.list_account_settings(name="awsvpcTrunking")
+    ecs.delete_account_setting(name="awsvpcTrunking")
 
     # A cluster with settings, configuration and tags; an empty one with nothing set.
     cluster = f"shapes-{u}"
@@ -364,11 +368,15 @@ def run_scenario(srv, ecs, logs, local, rec):
     ecs.list_task_definition_families(familyPrefix="shapes-", maxResults=1)
 
     # Tasks on real Docker: a rich one with overrides and tags, a printer that exits 3, one started by StartTask.
+    # The task role override must be a role that trusts ECS tasks: the agent fetches its credentials at start.
+    role_arn = srv.client("iam").create_role(RoleName=f"shapes-role-{u}", AssumeRolePolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"},
+                                                "Action": "sts:AssumeRole"}]}))["Role"]["Arn"]
     out = ecs.run_task(taskDefinition=rich["taskDefinitionArn"], group="family:shapes", startedBy="shapes-test",
                        tags=[{"key": "run", "value": "1"}], propagateTags="TASK_DEFINITION",
                        enableECSManagedTags=True, launchType="EC2",
                        overrides={"containerOverrides": [{"name": "side", "environment": [
-                           {"name": "EXTRA", "value": "1"}]}], "taskRoleArn": "arn:aws:iam::123456789012:role/x"},
+                           {"name": "EXTRA", "value": "1"}]}], "taskRoleArn": role_arn},
                        placementStrategy=[{"type": "binpack", "field": "memory"}])
     assert out["tasks"], out["failures"]
     rich_task = out["tasks"][0]["taskArn"]

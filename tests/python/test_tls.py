@@ -124,6 +124,7 @@ def test_a_separate_agent_verifies_the_server(tls_server, tmp_path):
     assert "certificate" in str(e.value).lower() or "tls" in str(e.value).lower(), e.value
     untrusting.cleanup()
     agent = Agent(tls_server, "default", tmp_path / "agent", extra=["--ca-bundle", tls_server.ca_bundle])
+    arn = None
     try:
         arn = agent.start()
         ecs = tls_server.client()
@@ -131,6 +132,9 @@ def test_a_separate_agent_verifies_the_server(tls_server, tmp_path):
             containerInstances=[arn])["containerInstances"][0]["agentConnected"], timeout=30)
     finally:
         agent.cleanup()
+        # Gone for good: later tests must not place tasks on its instance.
+        if arn:
+            tls_server.client().deregister_container_instance(containerInstance=arn, force=True)
 
 
 def test_secure_transport_condition(tls_server, server_factory):

@@ -239,6 +239,7 @@ pub async fn start(config: AgentConfig, runtime: Arc<dyn ContainerRuntime>) -> R
             credentials_endpoint,
             secrets_dir: Some(config.secrets_dir()),
             cleanup_wait: config.cleanup_wait,
+            tasks_dir: Some(config.data_dir.join("tasks")),
         },
         reports_tx,
         registry,

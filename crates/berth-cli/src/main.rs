@@ -158,6 +158,9 @@ struct ServerArgs {
     /// Seconds stopped tasks stay visible before they are deleted.
     #[arg(long, default_value_t = 3600, env = "BERTH_TASK_RETENTION")]
     task_retention: u64,
+    /// The OIDC issuer URL of task web identity tokens (default: the server's URL, as the aws profile names it).
+    #[arg(long, value_name = "URL", env = "BERTH_OIDC_ISSUER")]
+    oidc_issuer: Option<String>,
     #[command(flatten)]
     tls: serving::TlsArgs,
 }
@@ -309,9 +312,11 @@ async fn run_server(args: ServerArgs, host: Option<(HostArgs, bool)>) -> anyhow:
         AuthArg::None => AuthMode::Disabled,
     };
     let mut config = ServerConfig::new(&args.region, &args.account_id, auth);
+    config.secrets_key = Some(data_dir.join("secrets.key"));
     config.agent_deadline = std::time::Duration::from_secs(args.agent_deadline.max(1));
     config.task_retention = std::time::Duration::from_secs(args.task_retention);
     config.tls_authority = serving.authority.clone();
+    config.oidc_issuer = args.oidc_issuer.clone();
     let api = berth_server::build_api(Arc::new(store), &config).await.context("loading state from the store")?;
     // The admin key exists before the port opens, so whoever sees the port open finds the credentials file.
     let credentials = bootstrap::credentials_path(&data_dir);
@@ -320,6 +325,7 @@ async fn run_server(args: ServerArgs, host: Option<(HostArgs, bool)>) -> anyhow:
         tokio::net::TcpListener::bind(args.listen).await.with_context(|| format!("listening on {}", args.listen))?;
     let listener = berth_tls::Listener::new(tcp, serving.tls.clone()).context("serving the listener")?;
     let endpoint = endpoint_url(serving.scheme(), listener.local_addr());
+    api.oidc.set_default_issuer(&endpoint);
     println!(
         "berth {} listening on {endpoint} (region {}, account {})",
         env!("CARGO_PKG_VERSION"),

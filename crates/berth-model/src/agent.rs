@@ -148,6 +148,41 @@ pub struct TaskCredentials {
     pub role_arn: String,
 }
 
+/// `GetTaskWebIdentityToken` request (a Berth agent operation): a token of Berth's OIDC issuer for a task assigned to
+/// the asking instance, naming the task's role as its subject and `audience` as its audience. The audience must be
+/// one that a container of the task's definition names with the label [`web_identity::AUDIENCE_LABEL`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TaskWebIdentityTokenRequest {
+    pub cluster: String,
+    pub container_instance: String,
+    /// The task's ARN.
+    pub task: String,
+    pub audience: String,
+}
+
+/// `GetTaskWebIdentityToken` response: a signed JWT (RS256) and when it expires (seconds since the epoch).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TaskWebIdentityToken {
+    pub token: String,
+    pub expiration: f64,
+}
+
+/// Web identity tokens for tasks: the container `dockerLabels` that ask for them (ECS has no field for this).
+pub mod web_identity {
+    /// A container with this label gets a token of Berth's OIDC issuer for this audience, in a file named by
+    /// `AWS_WEB_IDENTITY_TOKEN_FILE`. The task must have a task role (`taskRoleArn`): the token's subject.
+    pub const AUDIENCE_LABEL: &str = "berth.web-identity.audience";
+    /// Optional, with [`AUDIENCE_LABEL`]: the role (of another STS: AWS IAM, MinIO, Ceph RGW, or Berth's own) the
+    /// container's SDKs assume with the token; sets `AWS_ROLE_ARN` and `AWS_ROLE_SESSION_NAME` (the task id).
+    pub const ROLE_ARN_LABEL: &str = "berth.web-identity.role-arn";
+    /// Where the token's directory is mounted in the container (read-only).
+    pub const MOUNT_PATH: &str = "/var/run/secrets/berth/web-identity";
+    /// The token file inside [`MOUNT_PATH`].
+    pub const TOKEN_FILE: &str = "token";
+}
+
 /// Docker labels Berth puts on every container it creates, so an agent finds its containers after a restart.
 pub mod labels {
     pub const TASK_ARN: &str = "berth.task-arn";

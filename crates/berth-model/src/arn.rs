@@ -36,6 +36,39 @@ impl ArnScope {
         format!("{}service/{cluster}/{name}", self.prefix())
     }
 
+    /// A task's ARN in `format`: `task/<cluster>/<id>`, or `task/<id>` (ECS's `taskLongArnFormat` disabled).
+    pub fn task_as(&self, format: ArnFormat, cluster: &str, id: &str) -> String {
+        match format {
+            ArnFormat::Long => self.task(cluster, id),
+            ArnFormat::Short => format!("{}task/{id}", self.prefix()),
+        }
+    }
+
+    /// A container's ARN in its task's `format`: `container/<cluster>/<task>/<id>`, or `container/<id>`.
+    pub fn container_as(&self, format: ArnFormat, cluster: &str, task_id: &str, id: &str) -> String {
+        match format {
+            ArnFormat::Long => self.container(cluster, task_id, id),
+            ArnFormat::Short => format!("{}container/{id}", self.prefix()),
+        }
+    }
+
+    /// A service's ARN in `format`: `service/<cluster>/<name>`, or `service/<name>` (`serviceLongArnFormat`).
+    pub fn service_as(&self, format: ArnFormat, cluster: &str, name: &str) -> String {
+        match format {
+            ArnFormat::Long => self.service(cluster, name),
+            ArnFormat::Short => format!("{}service/{name}", self.prefix()),
+        }
+    }
+
+    /// A container instance's ARN in `format`: `container-instance/<cluster>/<id>`, or `container-instance/<id>`
+    /// (`containerInstanceLongArnFormat`).
+    pub fn container_instance_as(&self, format: ArnFormat, cluster: &str, id: &str) -> String {
+        match format {
+            ArnFormat::Long => self.container_instance(cluster, id),
+            ArnFormat::Short => format!("{}container-instance/{id}", self.prefix()),
+        }
+    }
+
     /// A service deployment (`ServiceDeployment`); `id` is the digits of the deployment's `ecs-svc/<id>`.
     pub fn service_deployment(&self, cluster: &str, service: &str, id: &str) -> String {
         format!("{}service-deployment/{cluster}/{service}/{id}", self.prefix())
@@ -45,6 +78,26 @@ impl ArnScope {
     pub fn service_revision(&self, cluster: &str, service: &str, id: &str) -> String {
         format!("{}service-revision/{cluster}/{service}/{id}", self.prefix())
     }
+}
+
+/// The two ARN formats of tasks, services and container instances (ECS's `serviceLongArnFormat`,
+/// `taskLongArnFormat` and `containerInstanceLongArnFormat` account settings): the long one names the cluster
+/// (`task/<cluster>/<id>`), the short one, older, does not (`task/<id>`). Every lookup by ARN takes both: a short
+/// ARN's resource is looked for in the cluster the request names ([`scoped_id`] answers no cluster for it).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ArnFormat {
+    #[default]
+    Long,
+    Short,
+}
+
+/// Whether `s` is an ECS ARN of `kind` (`task`, `service`, `container-instance`) in the short format, without the
+/// cluster.
+pub fn is_short(s: &str, kind: &str) -> bool {
+    resource_part(s)
+        .and_then(|r| r.strip_prefix(kind))
+        .and_then(|r| r.strip_prefix('/'))
+        .is_some_and(|rest| !rest.is_empty() && !rest.contains('/'))
 }
 
 /// The resource part of an ECS ARN (`cluster/ml`, `task-definition/web:3`, ...), or `None` when `s` is not an
@@ -127,5 +180,26 @@ mod tests {
         assert_eq!(scoped_id("abc", "container-instance"), (None, "abc"));
         let old = "arn:aws:ecs:us-east-1:123456789012:container-instance/abc";
         assert_eq!(scoped_id(old, "container-instance"), (None, "abc"));
+    }
+
+    #[test]
+    fn short_and_long_formats() {
+        let scope = ArnScope { region: "us-east-1".into(), account_id: "123456789012".into() };
+        let short = scope.task_as(ArnFormat::Short, "ml", "t1");
+        assert_eq!(short, "arn:aws:ecs:us-east-1:123456789012:task/t1");
+        assert_eq!(scope.task_as(ArnFormat::Long, "ml", "t1"), scope.task("ml", "t1"));
+        assert_eq!(scoped_id(&short, "task"), (None, "t1"));
+        assert!(is_short(&short, "task"));
+        assert!(!is_short(&scope.task("ml", "t1"), "task"));
+        let service = scope.service_as(ArnFormat::Short, "ml", "web");
+        assert_eq!(service, "arn:aws:ecs:us-east-1:123456789012:service/web");
+        assert!(is_short(&service, "service") && !is_short(&service, "task"));
+        let instance = scope.container_instance_as(ArnFormat::Short, "ml", "i1");
+        assert_eq!(scoped_id(&instance, "container-instance"), (None, "i1"));
+        assert_eq!(
+            scope.container_as(ArnFormat::Short, "ml", "t1", "c1"),
+            "arn:aws:ecs:us-east-1:123456789012:container/c1"
+        );
+        assert!(!is_short("web", "service"));
     }
 }

@@ -51,11 +51,6 @@ pub struct Cluster {
     pub default_capacity_provider_strategy: Vec<Value>,
 }
 
-/// The settings ECS reports for a cluster that was created without any.
-pub fn default_settings() -> Vec<ClusterSetting> {
-    vec![ClusterSetting { name: "containerInsights".into(), value: "disabled".into() }]
-}
-
 /// Validates cluster settings: only `containerInsights` exists, with `enabled`, `disabled` or `enhanced`.
 pub fn check_settings(settings: &[ClusterSetting]) -> Result<(), crate::ModelError> {
     for s in settings {

@@ -36,10 +36,14 @@ pub struct Api {
     pub utilization: crate::utilization::Utilization,
     /// Parsed IAM policy documents, for authorization.
     pub policies: crate::authz::PolicyCache,
+    /// Seals secret values at rest.
+    pub sealer: crate::sealing::Sealer,
     /// Berth's CA, which issues the agents' link certificates; `None` when the server serves plain HTTP.
     pub tls_authority: Option<Arc<berth_tls::pki::Authority>>,
     /// The client the server calls agents' link endpoints with (trusting only [`Api::tls_authority`]).
     pub link_client: reqwest::Client,
+    /// The OIDC issuer: its URL, key rotation period and opened signing keys.
+    pub oidc: crate::oidc::Oidc,
 }
 
 /// The cluster an omitted `cluster` parameter means.

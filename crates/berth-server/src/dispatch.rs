@@ -10,6 +10,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::api::Api;
+use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::ops;
 
@@ -51,16 +52,41 @@ macro_rules! handler {
     };
 }
 
+/// Wraps `handler(&Api, &Caller, Input) -> ApiResult<Value>`, for the operations whose effect depends on who asks
+/// (account settings: the ARN format of what they create, a new cluster's containerInsights).
+macro_rules! handler_as {
+    ($f:path) => {
+        |api: Arc<Api>, body: Value| -> HandlerFuture {
+            let caller = current_caller();
+            Box::pin(async move {
+                let input = decode_input(body)?;
+                $f(&api, &caller, input).await
+            })
+        }
+    };
+}
+
+tokio::task_local! {
+    /// The caller of the ECS request being dispatched ([`dispatch_as`]), for the handlers wrapped by `handler_as!`.
+    static CALLER: Caller;
+}
+
+/// The caller of the request being dispatched: the account root when none was given ([`dispatch`] without a
+/// caller, as with `--auth none`).
+fn current_caller() -> Caller {
+    CALLER.try_with(Caller::clone).unwrap_or(Caller::Root)
+}
+
 /// Every operation of the ECS model (botocore ecs 2014-11-13), sorted by name.
 pub static OPERATIONS: &[Operation] = &[
     Operation { name: "ContinueServiceDeployment", handler: None },
     Operation { name: "CreateCapacityProvider", handler: None },
-    Operation { name: "CreateCluster", handler: Some(handler!(ops::clusters::create_cluster)) },
+    Operation { name: "CreateCluster", handler: Some(handler_as!(ops::clusters::create_cluster)) },
     Operation { name: "CreateDaemon", handler: None },
     Operation { name: "CreateExpressGatewayService", handler: None },
-    Operation { name: "CreateService", handler: Some(handler!(ops::services::create_service)) },
+    Operation { name: "CreateService", handler: Some(handler_as!(ops::services::create_service)) },
     Operation { name: "CreateTaskSet", handler: None },
-    Operation { name: "DeleteAccountSetting", handler: None },
+    Operation { name: "DeleteAccountSetting", handler: Some(handler_as!(ops::account::delete_account_setting)) },
     Operation { name: "DeleteAttributes", handler: Some(handler!(ops::attributes::delete_attributes)) },
     Operation { name: "DeleteCapacityProvider", handler: None },
     Operation { name: "DeleteCluster", handler: Some(handler!(ops::clusters::delete_cluster)) },
@@ -98,7 +124,7 @@ pub static OPERATIONS: &[Operation] = &[
     Operation { name: "DiscoverPollEndpoint", handler: None },
     Operation { name: "ExecuteCommand", handler: None },
     Operation { name: "GetTaskProtection", handler: None },
-    Operation { name: "ListAccountSettings", handler: Some(handler!(ops::account::list_account_settings)) },
+    Operation { name: "ListAccountSettings", handler: Some(handler_as!(ops::account::list_account_settings)) },
     Operation { name: "ListAttributes", handler: Some(handler!(ops::attributes::list_attributes)) },
     Operation { name: "ListClusters", handler: Some(handler!(ops::clusters::list_clusters)) },
     Operation { name: "ListContainerInstances", handler: Some(handler!(ops::instances::list_container_instances)) },
@@ -115,18 +141,21 @@ pub static OPERATIONS: &[Operation] = &[
     },
     Operation { name: "ListTaskDefinitions", handler: Some(handler!(ops::taskdefs::list_task_definitions)) },
     Operation { name: "ListTasks", handler: Some(handler!(ops::tasks::list_tasks)) },
-    Operation { name: "PutAccountSetting", handler: None },
-    Operation { name: "PutAccountSettingDefault", handler: None },
+    Operation { name: "PutAccountSetting", handler: Some(handler_as!(ops::account::put_account_setting)) },
+    Operation {
+        name: "PutAccountSettingDefault",
+        handler: Some(handler_as!(ops::account::put_account_setting_default)),
+    },
     Operation { name: "PutAttributes", handler: Some(handler!(ops::attributes::put_attributes)) },
     Operation { name: "PutClusterCapacityProviders", handler: None },
     Operation {
         name: "RegisterContainerInstance",
-        handler: Some(handler!(ops::instances::register_container_instance)),
+        handler: Some(handler_as!(ops::instances::register_container_instance)),
     },
     Operation { name: "RegisterDaemonTaskDefinition", handler: None },
     Operation { name: "RegisterTaskDefinition", handler: Some(handler!(ops::taskdefs::register_task_definition)) },
-    Operation { name: "RunTask", handler: Some(handler!(ops::tasks::run_task)) },
-    Operation { name: "StartTask", handler: Some(handler!(ops::tasks::start_task)) },
+    Operation { name: "RunTask", handler: Some(handler_as!(ops::tasks::run_task)) },
+    Operation { name: "StartTask", handler: Some(handler_as!(ops::tasks::start_task)) },
     Operation { name: "StopServiceDeployment", handler: None },
     Operation { name: "StopTask", handler: Some(handler!(ops::tasks::stop_task)) },
     Operation { name: "SubmitAttachmentStateChanges", handler: None },
@@ -156,6 +185,7 @@ pub static OPERATIONS: &[Operation] = &[
 /// Berth's agent-only operations, under `berth_model::agent::AGENT_TARGET_PREFIX`.
 pub static AGENT_OPERATIONS: &[Operation] = &[
     Operation { name: "GetTaskCredentials", handler: Some(handler!(ops::agent::get_task_credentials)) },
+    Operation { name: "GetTaskWebIdentityToken", handler: Some(handler!(ops::agent::get_task_web_identity_token)) },
     Operation { name: "GetLinkCertificate", handler: Some(handler!(ops::link::get_link_certificate)) },
     Operation { name: "Poll", handler: Some(handler!(ops::agent::poll)) },
     Operation { name: "SubmitTaskStats", handler: Some(handler!(ops::agent::submit_task_stats)) },
@@ -182,7 +212,13 @@ pub fn find_in(table: &'static [Operation], name: &str) -> Option<&'static Opera
     table.binary_search_by(|op| op.name.cmp(name)).ok().map(|i| &table[i])
 }
 
-/// Runs the named operation.
+/// Runs the named operation for `caller` (authorized already).
+pub async fn dispatch_as(api: Arc<Api>, caller: Caller, name: &str, body: Value) -> ApiResult<Value> {
+    CALLER.scope(caller, dispatch(api, name, body)).await
+}
+
+/// Runs the named operation; handlers that ask who is calling see the account root unless [`dispatch_as`] runs
+/// it.
 pub async fn dispatch(api: Arc<Api>, name: &str, body: Value) -> ApiResult<Value> {
     run(OPERATIONS, api, name, body, |name| {
         ApiError::new(

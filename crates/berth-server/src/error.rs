@@ -60,6 +60,9 @@ pub enum ErrorCode {
     PackedPolicyTooLarge,
     /// A parameter outside its pattern, length or range.
     ValidationError,
+    /// A code of one service's model answered with HTTP 400 (Secrets Manager's `ResourceExistsException`, SSM's
+    /// `ParameterNotFound`, ...), so that each service's handlers name their own codes.
+    Service(&'static str),
 }
 
 impl ErrorCode {
@@ -102,6 +105,7 @@ impl ErrorCode {
             ErrorCode::NoSuchEntity => "NoSuchEntity",
             ErrorCode::PackedPolicyTooLarge => "PackedPolicyTooLarge",
             ErrorCode::ValidationError => "ValidationError",
+            ErrorCode::Service(code) => code,
         }
     }
 
@@ -124,6 +128,7 @@ impl ErrorCode {
             | ErrorCode::MissingAction
             | ErrorCode::PackedPolicyTooLarge
             | ErrorCode::ValidationError
+            | ErrorCode::Service(_)
             | ErrorCode::AttributeLimitExceededException
             | ErrorCode::ClientException
             | ErrorCode::ClusterContainsContainerInstancesException

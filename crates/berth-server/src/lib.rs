@@ -16,6 +16,7 @@ use std::sync::Arc;
 use berth_model::arn::ArnScope;
 use berth_store::Store;
 
+pub mod account_settings;
 pub mod api;
 pub mod auth;
 pub mod authz;
@@ -33,10 +34,14 @@ pub mod logs;
 pub mod manifests;
 pub mod metered_store;
 pub mod metrics;
+pub mod oidc;
 pub mod ops;
 pub mod paging;
 pub mod placement;
 pub mod resources;
+pub mod sealing;
+pub mod secrets;
+pub mod ssm;
 pub mod state;
 pub mod sts;
 pub mod utilization;
@@ -58,6 +63,14 @@ pub struct ServerConfig {
     /// Berth's CA (`berth up` creates it): the server's link client trusts only it, and it issues agents' link
     /// certificates. `None`: plain HTTP (`--insecure-http`), links included.
     pub tls_authority: Option<Arc<berth_tls::pki::Authority>>,
+    /// The file holding the key that seals secret values (made on first start); `None`: a key for this process
+    /// only (tests).
+    pub secrets_key: Option<std::path::PathBuf>,
+    /// The OIDC issuer URL (`iss` of task tokens); `None`: the server's URL, given with
+    /// `api.oidc.set_default_issuer` once known.
+    pub oidc_issuer: Option<String>,
+    /// How old the newest OIDC signing key gets before a new one is added.
+    pub oidc_key_rotation: std::time::Duration,
 }
 
 impl ServerConfig {
@@ -69,7 +82,10 @@ impl ServerConfig {
             auth,
             agent_deadline: std::time::Duration::from_secs(60),
             task_retention: std::time::Duration::from_secs(3600),
+            secrets_key: None,
             tls_authority: None,
+            oidc_issuer: None,
+            oidc_key_rotation: oidc::DEFAULT_ROTATION,
         }
     }
 }
@@ -80,9 +96,11 @@ pub async fn build_api(store: Arc<dyn Store>, config: &ServerConfig) -> Result<A
     let store = metered_store::MeteredStore::wrap(store, metrics.store_timings());
     let auth = auth::Auth::load(store.as_ref(), config.auth, &config.region).await?;
     let scope = ArnScope { region: config.region.clone(), account_id: config.account_id.clone() };
+    let oidc =
+        oidc::Oidc::new(config.oidc_issuer.as_deref(), config.oidc_key_rotation).map_err(error::ApiError::server)?;
     let manifests = Arc::new(manifests::Manifests::default());
     manifests.start(store.clone());
-    Ok(Arc::new(Api {
+    let api = Arc::new(Api {
         store,
         scope,
         auth,
@@ -97,7 +115,15 @@ pub async fn build_api(store: Arc<dyn Store>, config: &ServerConfig) -> Result<A
         policies: Default::default(),
         link_client: logs::link::client(config.tls_authority.as_deref())?,
         tls_authority: config.tls_authority.clone(),
-    }))
+        sealer: match &config.secrets_key {
+            Some(path) => sealing::Sealer::load_or_create(path).map_err(|e| error::ApiError::server(e.to_string()))?,
+            None => sealing::Sealer::ephemeral(),
+        },
+        oidc,
+    });
+    // The issuer's first signing key, unless the store has one.
+    oidc::keys::ensure(&api).await?;
+    Ok(api)
 }
 
 /// Serves the API on `listener` until `shutdown` resolves, then finishes in-flight requests. The store's history
@@ -111,6 +137,7 @@ pub async fn serve(
     let liveness = tokio::spawn(controllers::liveness::run(api.clone()));
     let reaper = tokio::spawn(controllers::reaper::run(api.clone()));
     let services = tokio::spawn(controllers::services::run(api.clone()));
+    let oidc_keys = tokio::spawn(oidc::keys::run(api.clone()));
     let key_watch = {
         let api = api.clone();
         tokio::spawn(async move { api.auth.follow(api.store.as_ref()).await })
@@ -126,6 +153,7 @@ pub async fn serve(
     liveness.abort();
     reaper.abort();
     services.abort();
+    oidc_keys.abort();
     key_watch.abort();
     served
 }

@@ -17,7 +17,6 @@ use std::time::Duration;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use berth_model::arn;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -271,14 +270,14 @@ impl ServerMetrics {
         #[derive(Deserialize)]
         #[serde(rename_all = "camelCase")]
         struct TaskStatus {
-            task_arn: String,
             last_status: String,
             desired_status: String,
         }
         let mut counts: HashMap<TaskLabels, i64> = HashMap::new();
         for kv in store.list(keys::TASKS, berth_store::ListOptions::default()).await?.kvs {
             let Ok(t) = serde_json::from_slice::<TaskStatus>(&kv.value) else { continue };
-            let cluster = arn::scoped_id(&t.task_arn, "task").0.unwrap_or_default().to_owned();
+            // From the key: a task ARN in the short format does not name the cluster.
+            let cluster = keys::cluster_of(&kv.key).unwrap_or_default().to_owned();
             *counts
                 .entry(TaskLabels { cluster, last_status: t.last_status, desired_status: t.desired_status })
                 .or_default() += 1;
@@ -291,7 +290,6 @@ impl ServerMetrics {
         #[derive(Deserialize)]
         #[serde(rename_all = "camelCase")]
         struct InstanceStatus {
-            container_instance_arn: String,
             status: String,
             #[serde(default)]
             agent_connected: bool,
@@ -299,7 +297,7 @@ impl ServerMetrics {
         let mut connected: HashMap<String, i64> = HashMap::new();
         for kv in store.list(keys::INSTANCES, berth_store::ListOptions::default()).await?.kvs {
             let Ok(i) = serde_json::from_slice::<InstanceStatus>(&kv.value) else { continue };
-            let cluster = arn::scoped_id(&i.container_instance_arn, "container-instance").0.unwrap_or_default();
+            let cluster = keys::cluster_of(&kv.key).unwrap_or_default();
             let n = connected.entry(cluster.to_owned()).or_default();
             if i.agent_connected && i.status != "INACTIVE" {
                 *n += 1;
@@ -351,7 +349,9 @@ fn operation_label(operation: Option<&str>) -> String {
         || crate::utilization::OPERATIONS.contains(&op)
         || crate::logs::find(op).is_some()
         || crate::iam::find(op).is_some()
-        || crate::sts::find(op).is_some();
+        || crate::sts::find(op).is_some()
+        || crate::secrets::find(op).is_some()
+        || crate::ssm::find(op).is_some();
     if known { op.to_owned() } else { "other".to_owned() }
 }
 

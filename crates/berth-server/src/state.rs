@@ -97,6 +97,25 @@ pub mod keys {
         format!("{}{stream}", log_streams_of(group))
     }
 
+    /// ECS account settings of one principal (`root`, `user/<name>`, `role/<name>`, IAM names lowercased), by
+    /// setting name: `account-settings/user/alice/taskLongArnFormat`. The root's are the account default.
+    pub fn account_setting(principal: &str, name: &str) -> String {
+        format!("account-settings/{principal}/{name}")
+    }
+    pub fn account_settings_of(principal: &str) -> String {
+        format!("account-settings/{principal}/")
+    }
+
+    /// The cluster a cluster-scoped key is under (`tasks/<cluster>/<id>`, `instances/<cluster>/<id>`, ...): ARNs in
+    /// the short format do not name it, so code that needs it from a stored record reads it here.
+    pub fn cluster_of(key: &str) -> Option<&str> {
+        let mut parts = key.splitn(3, '/');
+        let _kind = parts.next()?;
+        let cluster = parts.next()?;
+        parts.next()?;
+        Some(cluster)
+    }
+
     pub fn access_key(id: &str) -> String {
         format!("auth/keys/{id}")
     }
@@ -179,4 +198,20 @@ where
         }
     }
     Err(ApiError::server("The request conflicted with concurrent changes too often; retry it."))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::keys;
+
+    #[test]
+    fn the_cluster_of_a_key() {
+        assert_eq!(keys::cluster_of(&keys::task("ml", "t1")), Some("ml"));
+        assert_eq!(keys::cluster_of(&keys::instance("default", "i1")), Some("default"));
+        assert_eq!(keys::cluster_of(&keys::cluster("ml")), None, "a cluster's own key is under no cluster");
+        assert_eq!(
+            keys::account_setting("user/alice", "containerInsights"),
+            "account-settings/user/alice/containerInsights"
+        );
+    }
 }

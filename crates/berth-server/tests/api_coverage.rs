@@ -1,4 +1,5 @@
-//! docs/API-COVERAGE.md, the botocore models and the server's operation tables must agree (ECS, IAM, STS).
+//! docs/API-COVERAGE.md, the botocore models and the server's operation tables must agree (ECS, IAM, STS, Secrets
+//! Manager, SSM).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -38,6 +39,14 @@ fn iam_and_sts_sections_match_their_models_and_tables() {
     check_section("iam", "## IAM", iam);
     let sts = berth_server::sts::OPERATIONS.iter().map(|o| (o.name, o.handler.is_some())).collect();
     check_section("sts", "## STS", sts);
+}
+
+#[test]
+fn secrets_manager_and_ssm_sections_match_their_models_and_tables() {
+    let secrets = berth_server::secrets::OPERATIONS.iter().map(|o| (o.name, o.handler.is_some())).collect();
+    check_section("secretsmanager", "## Secrets Manager", secrets);
+    let ssm = berth_server::ssm::OPERATIONS.iter().map(|o| (o.name, o.handler.is_some())).collect();
+    check_section("ssm", "## SSM Parameter Store", ssm);
 }
 
 /// Operation names of the ECS model in the installed botocore package.

@@ -1,12 +1,14 @@
-//! Random request bodies against the implemented ECS operations, the served CloudWatch Logs operations (JSON 1.1)
-//! and the served IAM and STS operations (query protocol): whatever arrives, the answer is a 200 or a 4xx error
+//! Random request bodies against the implemented ECS operations, the served CloudWatch Logs operations (JSON 1.1),
+//! every operation of the Secrets Manager and SSM models (JSON 1.1, operations and member names read from the
+//! installed botocore models) and the served IAM and STS operations (query protocol): whatever arrives, the answer
+//! is a 200 or a 4xx error
 //! (`__type` and `message`, or an XML `ErrorResponse` with `Code` and `Message`), never a 5xx or a dropped
 //! connection, and the server keeps serving.
 
 use berth_e2e::Berth;
 use serde_json::{Map, Value, json};
 
-const OPERATIONS: [&str; 24] = [
+const OPERATIONS: [&str; 27] = [
     "CreateCluster",
     "DeleteCluster",
     "DescribeClusters",
@@ -31,10 +33,13 @@ const OPERATIONS: [&str; 24] = [
     "UntagResource",
     "ListTagsForResource",
     "ListAccountSettings",
+    "PutAccountSetting",
+    "PutAccountSettingDefault",
+    "DeleteAccountSetting",
 ];
 
 /// Field names of the ECS model, so random bodies reach the validators instead of being ignored.
-const FIELDS: [&str; 40] = [
+const FIELDS: [&str; 42] = [
     "cluster",
     "clusterName",
     "clusters",
@@ -75,6 +80,8 @@ const FIELDS: [&str; 40] = [
     "targetId",
     "resourceArn",
     "tagKeys",
+    "principalArn",
+    "effectiveSettings",
 ];
 
 /// The CloudWatch Logs operations Berth serves, and the field names of their model.
@@ -236,7 +243,13 @@ const IAM_VALUES: [&str; 16] = [
     "ünïcødé & <xml>",
 ];
 
-const STRINGS: [&str; 14] = [
+const STRINGS: [&str; 20] = [
+    "/ml/db-url",
+    "/ml",
+    "AWSCURRENT",
+    "SecureString",
+    "arn:aws:secretsmanager:us-east-1:000000000000:secret:hf-token-AbCdEf",
+    "hf-token",
     "",
     "default",
     "ml",
@@ -294,7 +307,48 @@ async fn random_bodies_never_break_the_server() {
     for (prefix, operations, fields, seed) in [ecs, logs] {
         fuzz(&berth, prefix, operations, fields, seed).await;
     }
+    for (service, prefix, seed) in
+        [("secretsmanager", "secretsmanager", 0x5EC4_E75A_11CE_0001), ("ssm", "AmazonSSM", 0x55A4_0000_FEED_0002)]
+    {
+        let (operations, fields) = model_inputs(service);
+        let operations: Vec<&str> = operations.iter().map(String::as_str).collect();
+        let fields: Vec<&str> = fields.iter().map(String::as_str).collect();
+        fuzz(&berth, prefix, &operations, &fields, seed).await;
+    }
     fuzz_query(&berth, 0x0001_A35E_ED0F_F00D).await;
+}
+
+/// A model's operation names and every member name of their inputs (nested structures, lists and maps too), read
+/// from the installed botocore package.
+fn model_inputs(service: &str) -> (Vec<String>, Vec<String>) {
+    let script = format!(
+        r#"
+import json, botocore.session
+model = botocore.session.get_session().get_service_model('{service}')
+fields = set()
+def walk(shape, seen):
+    if shape is None or shape.name in seen:
+        return
+    seen.add(shape.name)
+    if shape.type_name == 'structure':
+        for name, member in shape.members.items():
+            fields.add(name)
+            walk(member, seen)
+    elif shape.type_name == 'list':
+        walk(shape.member, seen)
+    elif shape.type_name == 'map':
+        walk(shape.key, seen)
+        walk(shape.value, seen)
+for op in model.operation_names:
+    walk(model.operation_model(op).input_shape, set())
+print(json.dumps([sorted(model.operation_names), sorted(fields)]))
+"#
+    );
+    let venv = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/python");
+    let python = if venv.exists() { venv.to_string_lossy().into_owned() } else { "python3".to_owned() };
+    let out = std::process::Command::new(&python).args(["-c", &script]).output().expect("python with botocore");
+    assert!(out.status.success(), "botocore must be installed: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("operations and fields")
 }
 
 /// Sends 1,500 random form-encoded IAM (and a few STS) requests.

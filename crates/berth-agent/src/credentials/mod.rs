@@ -14,6 +14,8 @@
 //!   labels [`ID_LABEL`] and [`TOKEN_LABEL`], which carry the id and token across an agent restart (the containers'
 //!   environment cannot change, so a restarted agent must serve the same id with the same token).
 //! - [`host`]: making 169.254.170.2 an address of the host.
+//! - [`web_identity`]: tokens of Berth's OIDC issuer for containers that ask for them (agent operation
+//!   `GetTaskWebIdentityToken`), in files the AWS SDKs read through `AWS_WEB_IDENTITY_TOKEN_FILE`.
 //!
 //! The engine decides when (`engine::task`): the fetch happens at task start, before images and containers; the
 //! entry goes when the task stops.
@@ -38,12 +40,16 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use berth_client::{Client, ClientError};
-use berth_model::agent::{AGENT_TARGET_PREFIX, TaskCredentials, TaskCredentialsRequest, TaskRole};
+use berth_model::agent::{
+    AGENT_TARGET_PREFIX, TaskCredentials, TaskCredentialsRequest, TaskRole, TaskWebIdentityToken,
+    TaskWebIdentityTokenRequest,
+};
 use tracing::{info, warn};
 
 use crate::channel::Backoff;
 
 pub mod host;
+pub mod web_identity;
 
 /// Label holding a container's credentials id.
 pub const ID_LABEL: &str = "berth.credentials-id";
@@ -91,6 +97,16 @@ impl From<ClientError> for FetchError {
 pub trait CredentialsSource: Send + Sync {
     /// Credentials of `role` of the task `task_arn` (assigned to this instance).
     async fn fetch(&self, task_arn: &str, role: TaskRole) -> Result<TaskCredentials, FetchError>;
+
+    /// A web identity token of the server's OIDC issuer for the task `task_arn` and `audience`. Sources without
+    /// them refuse.
+    async fn web_identity_token(&self, task_arn: &str, audience: &str) -> Result<TaskWebIdentityToken, FetchError> {
+        let _ = (task_arn, audience);
+        Err(FetchError::Refused {
+            code: "UnknownOperationException".to_owned(),
+            message: "this credentials source has no web identity tokens".to_owned(),
+        })
+    }
 }
 
 /// The server, through the agent operation `GetTaskCredentials`.
@@ -128,6 +144,24 @@ impl CredentialsSource for ServerSource {
             });
         }
         Ok(credentials)
+    }
+
+    async fn web_identity_token(&self, task_arn: &str, audience: &str) -> Result<TaskWebIdentityToken, FetchError> {
+        let request = TaskWebIdentityTokenRequest {
+            cluster: self.cluster.clone(),
+            container_instance: self.container_instance.clone(),
+            task: task_arn.to_owned(),
+            audience: audience.to_owned(),
+        };
+        let target = format!("{AGENT_TARGET_PREFIX}GetTaskWebIdentityToken");
+        let token: TaskWebIdentityToken = self.client.call(&target, &request, Some(FETCH_TIMEOUT)).await?;
+        if token.token.split('.').count() != 3 || !token.expiration.is_finite() {
+            return Err(FetchError::Refused {
+                code: "InvalidResponse".to_owned(),
+                message: "GetTaskWebIdentityToken answered something that is not a JWT".to_owned(),
+            });
+        }
+        Ok(token)
     }
 }
 

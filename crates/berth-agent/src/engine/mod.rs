@@ -3,10 +3,10 @@
 //!
 //! - [`Engine::apply_manifest`] reconciles with the server's full list of the instance's tasks: it starts an actor
 //!   (`task`) for each new task, forwards stops, and cleans up tasks that left the manifest.
-//! - Each task's actor owns the task: its task role credentials (fetched before anything else, served until it
-//!   stops; see [`crate::credentials`]), images (`spec` for registry credentials), volumes, containers created in
-//!   `volumesFrom` order and started in `dependsOn` order (`deps`), stops in reverse order, reports and metadata
-//!   (`snapshot`).
+//! - Each task's actor owns the task: its task role credentials and web identity tokens (fetched before anything
+//!   else, served until it stops; see [`crate::credentials`]), images (`spec` for registry credentials), volumes,
+//!   containers created in `volumesFrom` order and started in `dependsOn` order (`deps`), stops in reverse order,
+//!   reports and metadata (`snapshot`).
 //! - [`Engine::run_events`] routes runtime events (die, oom, health) to the actors by the task ARN label.
 //! - [`Engine::adopt_existing`] finds the containers an earlier agent process left, so a restart takes them over
 //!   instead of duplicating or orphaning them.
@@ -59,6 +59,9 @@ pub struct EngineConfig {
     /// How long a stopped task's containers stay on the host after the task left the manifest (ECS keeps them
     /// 3 h, ECS_ENGINE_TASK_CLEANUP_WAIT_DURATION), so they can still be inspected.
     pub cleanup_wait: Duration,
+    /// Where per-task files live on the host (`<data dir>/tasks`): the web identity tokens mounted into containers
+    /// (see [`crate::credentials::web_identity`]). `None`: containers that ask for a token cannot start.
+    pub tasks_dir: Option<PathBuf>,
 }
 
 impl Default for EngineConfig {
@@ -72,6 +75,7 @@ impl Default for EngineConfig {
             credentials_endpoint: None,
             secrets_dir: None,
             cleanup_wait: Duration::from_secs(3600),
+            tasks_dir: None,
         }
     }
 }
@@ -250,7 +254,15 @@ impl Engine {
         let runtime = self.ctx.runtime.clone();
         let timeout = self.ctx.config.default_stop_timeout;
         let shipper = self.ctx.logs.get().cloned();
+        let tasks_dir = self.ctx.config.tasks_dir.clone();
         tokio::spawn(async move {
+            // Its web identity tokens, if it had any (an earlier agent process made them).
+            if let Some(dir) = tasks_dir {
+                let task_id = task_arn.rsplit('/').next().unwrap_or_default().to_owned();
+                let _ =
+                    tokio::task::spawn_blocking(move || crate::credentials::web_identity::remove_task(&dir, &task_id))
+                        .await;
+            }
             for container in containers {
                 if container.running
                     && let Err(e) = runtime.stop_container(&container.id, timeout).await

@@ -5,6 +5,9 @@
 //! A task with a task role gets its role's credentials before anything else happens (phase `Credentials`): a
 //! refusal stops it with ECS's reason before any image is pulled or container created. From then on a
 //! [`Refresher`] keeps the credentials fresh in the metadata registry until the task stops, when they are removed.
+//! Then (phase `WebIdentity`) the containers that ask for a web identity token with their docker labels get one in
+//! a file of the task's directory, refreshed until the task stops, when the directory is deleted (see
+//! [`credentials::web_identity`]); a failure stops the task before any image or container too.
 //!
 //! The actor never blocks on the runtime: every runtime call runs as a future in its `ops` set while the loop
 //! keeps taking commands (stop, runtime events, resync). After each wake-up `progress` works out what can happen
@@ -17,7 +20,7 @@ use std::time::Duration;
 
 use berth_model::agent::{AssignedTask, TaskCredentials, TaskRole, TaskStateChange, labels};
 use berth_model::task::{ESSENTIAL_CONTAINER_EXITED_REASON, NetworkBinding, Task, TaskStatus, stop_code};
-use berth_model::taskdef::{ContainerDefinition, TaskDefinition};
+use berth_model::taskdef::{ContainerDefinition, MountPoint, TaskDefinition};
 use futures::future::{BoxFuture, FutureExt, join_all};
 use futures::stream::{FuturesUnordered, StreamExt};
 use tokio::sync::{mpsc, watch};
@@ -27,9 +30,11 @@ use tracing::{debug, info, warn};
 use super::Ctx;
 use super::deps::{self, DepState, Progress, Readiness};
 use super::spec::{self, METADATA_TOKEN_LABEL, VolumePlan};
-use crate::credentials::{self, Refresher};
+use crate::credentials::{self, Refresher, web_identity};
 use crate::metadata::{Registry, TaskMetadata};
-use crate::runtime::{ContainerRuntime, ContainerSpec, ContainerState, EventKind, Health, RuntimeError, VolumeSpec};
+use crate::runtime::{
+    ContainerRuntime, ContainerSpec, ContainerState, EventKind, Health, RuntimeError, VolumeSource, VolumeSpec,
+};
 
 /// The container reason of an OOM-killed container.
 pub const OOM_REASON: &str = "OutOfMemoryError: Container killed due to memory usage";
@@ -152,6 +157,8 @@ enum Phase {
     Start,
     /// Waiting for the task role's credentials.
     Credentials,
+    /// Waiting for the containers' web identity tokens.
+    WebIdentity,
     Images,
     Volumes,
     Containers,
@@ -178,10 +185,31 @@ struct RoleCredentials {
     refresher: Option<Refresher>,
 }
 
+/// The name of the volume that carries a container's web identity token directory: not a valid ECS volume name (it
+/// has a dot), so it cannot clash with the definition's volumes.
+const WEB_IDENTITY_VOLUME: &str = "berth.web-identity";
+
+/// The web identity tokens of a task: what its containers asked for, and the refresher once they are in place.
+#[derive(Default)]
+struct WebIdentity {
+    /// By container index.
+    requests: Vec<(usize, web_identity::Request)>,
+    /// A container's labels are wrong: the task's stop reason at start.
+    problem: Option<String>,
+    /// The tokens are in place (fetched at start, or an adopted task's, refreshed at once).
+    ready: bool,
+    refresher: Option<web_identity::Refresher>,
+}
+
+/// Each audience's first token: the audience, the directories it went to, its expiration.
+type FirstTokens = Vec<(String, Vec<std::path::PathBuf>, f64)>;
+
 /// What a finished runtime operation reports back to the actor.
 enum Done {
     /// The task role's first credentials (`Err`: the task's stop reason). `None`: cancelled.
     Credentials(Option<Result<TaskCredentials, String>>),
+    /// The first web identity tokens, written (`Err`: the task's stop reason). `None`: cancelled.
+    WebIdentity(Option<Result<FirstTokens, String>>),
     /// Per group of containers sharing an image: the pull outcome (`Err`: the container reason). `None`: cancelled.
     Images(Option<Vec<PullOutcome>>),
     Volumes(Result<(), String>),
@@ -212,6 +240,7 @@ pub(super) struct TaskRun {
     pub execution_stopped_at: Option<f64>,
     volumes: VolumePlan,
     role: Option<RoleCredentials>,
+    web_identity: WebIdentity,
     creation_order: Vec<usize>,
     namespace_owner: Option<usize>,
     dependents: Vec<Vec<usize>>,
@@ -374,6 +403,16 @@ impl TaskRun {
                     refresher: None,
                 }
             });
+        let mut web = WebIdentity::default();
+        for (i, c) in ctrs.iter().enumerate() {
+            match web_identity::request_of(&c.def) {
+                Ok(Some(request)) => web.requests.push((i, request)),
+                Ok(None) => {}
+                Err(reason) => {
+                    web.problem.get_or_insert(reason);
+                }
+            }
+        }
         let dependents = deps::dependents(&def.container_definitions);
         let (cancel, _) = watch::channel(false);
         let mut run = TaskRun {
@@ -392,6 +431,7 @@ impl TaskRun {
             execution_stopped_at: None,
             volumes,
             role,
+            web_identity: web,
             creation_order: Vec::new(),
             namespace_owner: None,
             dependents,
@@ -529,6 +569,10 @@ impl TaskRun {
             if self.phase == Phase::Containers && self.stop.is_none() && self.role.is_some() {
                 self.serve_credentials(None);
             }
+            // Likewise the web identity tokens: the containers mount the task's directory, refreshed at once.
+            if self.phase == Phase::Containers && self.stop.is_none() && !self.web_identity.requests.is_empty() {
+                self.serve_web_identity(None);
+            }
         }
         let mut closed = false;
         loop {
@@ -631,6 +675,18 @@ impl TaskRun {
             Done::Credentials(Some(Ok(first))) => {
                 if self.stop.is_none() {
                     self.serve_credentials(Some(first));
+                    self.after_credentials();
+                }
+            }
+            Done::WebIdentity(None) => debug!(task = %self.arn, "web identity token fetch cancelled"),
+            Done::WebIdentity(Some(Err(reason))) => {
+                warn!(task = %self.arn, %reason, "no web identity token");
+                self.fail_to_start(None, reason);
+            }
+            Done::WebIdentity(Some(Ok(first))) => {
+                // Written even when a stop came meanwhile: the stop deletes the directory.
+                if self.stop.is_none() {
+                    self.serve_web_identity(Some(first));
                     self.begin_images();
                 }
             }
@@ -746,6 +802,7 @@ impl TaskRun {
             }
             Done::CleanedUp => {
                 self.release_credentials();
+                self.release_web_identity();
                 self.ctx.metadata.remove_task(&self.arn);
                 info!(task = %self.arn, "task cleaned up");
                 self.done = true;
@@ -891,14 +948,16 @@ impl TaskRun {
         match self.phase {
             Phase::Start => {
                 self.status = TaskStatus::Pending;
-                if self.role.as_ref().is_some_and(|r| !r.fetched) {
+                if let Some(reason) = self.web_identity_problem() {
+                    self.fail_to_start(None, reason);
+                } else if self.role.as_ref().is_some_and(|r| !r.fetched) {
                     self.phase = Phase::Credentials;
                     self.launch_credentials();
                 } else {
-                    self.begin_images();
+                    self.after_credentials();
                 }
             }
-            Phase::Credentials | Phase::Images | Phase::Volumes => {}
+            Phase::Credentials | Phase::WebIdentity | Phase::Images | Phase::Volumes => {}
             Phase::Containers => {
                 self.launch_creates();
                 if self.stop.is_none() {
@@ -1026,6 +1085,7 @@ impl TaskRun {
             self.execution_stopped_at.get_or_insert_with(now);
             self.shared.stopped.store(true, Ordering::Relaxed);
             self.release_credentials();
+            self.release_web_identity();
             info!(task = %self.arn, "task stopped");
         }
     }
@@ -1111,6 +1171,129 @@ impl TaskRun {
         }
     }
 
+    /// Why the task's web identity tokens cannot be had, found before anything is fetched: wrong labels, no task
+    /// role (the token's subject), no directory for the files.
+    fn web_identity_problem(&self) -> Option<String> {
+        if let Some(problem) = &self.web_identity.problem {
+            return Some(problem.clone());
+        }
+        let (first, _) = self.web_identity.requests.first()?;
+        let name = &self.ctrs[*first].def.name;
+        if self.role.is_none() {
+            return Some(format!(
+                "ResourceInitializationError: container {name} asks for a web identity token (docker label {}) but \
+                 the task has no task role (taskRoleArn), which is the token's subject",
+                berth_model::agent::web_identity::AUDIENCE_LABEL
+            ));
+        }
+        if self.ctx.config.tasks_dir.is_none() || self.ctx.credentials.get().is_none() {
+            return Some(format!(
+                "ResourceInitializationError: container {name} asks for a web identity token, and this agent has no \
+                 directory for task files or no server to ask"
+            ));
+        }
+        None
+    }
+
+    /// The task role's credentials are in place (or there is no role): the web identity tokens next, then images.
+    fn after_credentials(&mut self) {
+        if self.web_identity.requests.is_empty() || self.web_identity.ready {
+            self.begin_images();
+        } else {
+            self.phase = Phase::WebIdentity;
+            self.launch_web_identity();
+        }
+    }
+
+    /// The directory mounted into container `i` for its token.
+    fn web_identity_dir(&self, i: usize) -> Option<std::path::PathBuf> {
+        let dir = self.ctx.config.tasks_dir.as_deref()?;
+        Some(web_identity::container_dir(dir, self.task.id(), &self.ctrs[i].def.name))
+    }
+
+    /// Each audience asked for, with the directories its token goes to.
+    fn web_identity_audiences(&self) -> Vec<(String, Vec<std::path::PathBuf>)> {
+        let mut out: Vec<(String, Vec<std::path::PathBuf>)> = Vec::new();
+        for (i, request) in &self.web_identity.requests {
+            let Some(dir) = self.web_identity_dir(*i) else { continue };
+            match out.iter_mut().find(|(a, _)| *a == request.audience) {
+                Some((_, dirs)) => dirs.push(dir),
+                None => out.push((request.audience.clone(), vec![dir])),
+            }
+        }
+        out
+    }
+
+    /// The first fetch of the web identity tokens, cancelled by a stop; then their files (not cancelled, so a
+    /// stop that deletes the directory never races a write that creates it).
+    fn launch_web_identity(&mut self) {
+        let Some(source) = self.ctx.credentials.get().cloned() else { return };
+        let audiences = self.web_identity_audiences();
+        let arn = self.arn.clone();
+        let cancel = self.cancel.subscribe();
+        self.ops.push(
+            async move {
+                let fetch = async {
+                    let mut tokens = Vec::with_capacity(audiences.len());
+                    for (audience, dirs) in audiences {
+                        let token = web_identity::fetch_for_start(source.as_ref(), &arn, &audience).await?;
+                        tokens.push((audience, dirs, token));
+                    }
+                    Ok::<_, String>(tokens)
+                };
+                let tokens = tokio::select! {
+                    tokens = fetch => tokens,
+                    _ = cancelled(cancel) => return Done::WebIdentity(None),
+                };
+                let result = async {
+                    let mut first = Vec::new();
+                    for (audience, dirs, token) in tokens? {
+                        web_identity::write_all(dirs.clone(), token.token, true).await.map_err(|e| {
+                            format!(
+                                "ResourceInitializationError: cannot write the web identity token for audience \
+                                 '{audience}': {e}"
+                            )
+                        })?;
+                        first.push((audience, dirs, token.expiration));
+                    }
+                    Ok(first)
+                };
+                Done::WebIdentity(Some(result.await))
+            }
+            .boxed(),
+        );
+    }
+
+    /// The tokens are in place: keeps them fresh, from their expirations when given (the start's fetch), else
+    /// fetched at once (an adopted task).
+    fn serve_web_identity(&mut self, first: Option<FirstTokens>) {
+        self.web_identity.ready = true;
+        let Some(source) = self.ctx.credentials.get().cloned() else { return };
+        let now = credentials::epoch_now();
+        let audiences = match first {
+            Some(first) => first
+                .into_iter()
+                .map(|(audience, dirs, expiration)| (audience, dirs, web_identity::refresh_delay(expiration, now)))
+                .collect(),
+            None => self
+                .web_identity_audiences()
+                .into_iter()
+                .map(|(audience, dirs)| (audience, dirs, Duration::ZERO))
+                .collect(),
+        };
+        self.web_identity.refresher = Some(web_identity::Refresher::spawn(source, self.arn.clone(), audiences));
+    }
+
+    /// The task stopped: its tokens are no longer refreshed, and their directory goes.
+    fn release_web_identity(&mut self) {
+        self.web_identity.refresher = None;
+        if !self.web_identity.requests.is_empty()
+            && let Some(dir) = self.ctx.config.tasks_dir.as_deref()
+        {
+            web_identity::remove_task(dir, self.task.id());
+        }
+    }
+
     fn begin_images(&mut self) {
         self.pull_started_at.get_or_insert_with(now);
         self.phase = Phase::Images;
@@ -1190,6 +1373,19 @@ impl TaskRun {
             extra_env.extend(credentials::env(endpoint, &role.id, &role.token));
         }
         let mut definition = c.def.clone();
+        let mut volumes = self.volumes.sources.clone();
+        // A web identity token: its directory, read-only, where AWS_WEB_IDENTITY_TOKEN_FILE says.
+        if let Some((_, request)) = self.web_identity.requests.iter().find(|(j, _)| *j == i)
+            && let Some(dir) = self.web_identity_dir(i)
+        {
+            volumes.insert(WEB_IDENTITY_VOLUME.to_owned(), VolumeSource::HostPath(dir.to_string_lossy().into_owned()));
+            definition.mount_points.push(MountPoint {
+                source_volume: Some(WEB_IDENTITY_VOLUME.to_owned()),
+                container_path: Some(berth_model::agent::web_identity::MOUNT_PATH.to_owned()),
+                read_only: Some(true),
+            });
+            extra_env.extend(web_identity::env(request, self.task.id()));
+        }
         // Only the bridge publishes ports: host mode uses the container's own.
         if network_mode == "bridge" {
             spec::assign_host_ports(&mut definition, &c.assigned_bindings);
@@ -1200,7 +1396,7 @@ impl TaskRun {
             network_mode,
             labels: c.labels.clone(),
             extra_env,
-            volumes: self.volumes.sources.clone(),
+            volumes,
             volumes_from,
             gpu_ids: c.gpu_ids.clone(),
             pid_mode: self.def.pid_mode().map(str::to_owned),

@@ -4,7 +4,7 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use berth_model::agent::{AssignedTask, TaskCredentials, TaskRole, TaskStateChange};
+use berth_model::agent::{AssignedTask, TaskCredentials, TaskRole, TaskStateChange, TaskWebIdentityToken};
 use berth_model::task::{ESSENTIAL_CONTAINER_EXITED_REASON, Task, stop_code};
 use berth_model::taskdef::TaskDefinition;
 use serde_json::{Value, json};
@@ -29,6 +29,9 @@ const LIFETIME: Duration = Duration::from_secs(6 * 3600);
 struct FakeCredentials {
     calls: Mutex<Vec<String>>,
     failures: Mutex<VecDeque<FetchError>>,
+    /// `GetTaskWebIdentityToken` calls: (task, audience).
+    token_calls: Mutex<Vec<(String, String)>>,
+    token_failures: Mutex<VecDeque<FetchError>>,
 }
 
 impl FakeCredentials {
@@ -62,7 +65,27 @@ impl CredentialsSource for FakeCredentials {
             role_arn: ROLE.to_owned(),
         })
     }
+
+    /// A new token for the audience on every call (`<audience>.<task>.<n>`), valid an hour.
+    async fn web_identity_token(&self, task_arn: &str, audience: &str) -> Result<TaskWebIdentityToken, FetchError> {
+        let n = {
+            let mut calls = self.token_calls.lock().unwrap();
+            calls.push((task_arn.to_owned(), audience.to_owned()));
+            calls.len()
+        };
+        if let Some(error) = self.token_failures.lock().unwrap().pop_front() {
+            return Err(error);
+        }
+        let id = task_arn.rsplit('/').next().unwrap_or_default();
+        Ok(TaskWebIdentityToken {
+            token: format!("{audience}.{id}.{n}"),
+            expiration: credentials::epoch_now() + TOKEN_LIFETIME.as_secs_f64(),
+        })
+    }
 }
+
+/// How long the fake server's web identity tokens last (Berth's: an hour).
+const TOKEN_LIFETIME: Duration = Duration::from_secs(3600);
 
 struct Harness {
     fake: Arc<FakeRuntime>,
@@ -73,6 +96,7 @@ struct Harness {
     seen: Vec<TaskStateChange>,
     events: JoinHandle<()>,
     secrets_dir: Option<std::path::PathBuf>,
+    tasks_dir: Option<std::path::PathBuf>,
 }
 
 impl Harness {
@@ -89,6 +113,20 @@ impl Harness {
         secrets_dir: Option<std::path::PathBuf>,
         cleanup_wait: Duration,
     ) -> Harness {
+        Harness::build(fake, secrets_dir, cleanup_wait, None)
+    }
+
+    /// An engine that keeps task files (web identity tokens) under `tasks_dir`.
+    fn with_tasks_dir(tasks_dir: &std::path::Path) -> Harness {
+        Harness::build(Arc::new(FakeRuntime::new()), None, Duration::ZERO, Some(tasks_dir.to_owned()))
+    }
+
+    fn build(
+        fake: Arc<FakeRuntime>,
+        secrets_dir: Option<std::path::PathBuf>,
+        cleanup_wait: Duration,
+        tasks_dir: Option<std::path::PathBuf>,
+    ) -> Harness {
         let runtime: Arc<dyn ContainerRuntime> = fake.clone();
         let registry = Registry::new(runtime.clone());
         let (tx, reports) = mpsc::unbounded_channel();
@@ -101,6 +139,7 @@ impl Harness {
             credentials_endpoint: Some(CREDENTIALS_ENDPOINT.into()),
             secrets_dir: secrets_dir.clone(),
             cleanup_wait,
+            tasks_dir: tasks_dir.clone(),
         };
         let engine = Engine::new(runtime, config, tx, registry.clone());
         let creds = Arc::new(FakeCredentials::default());
@@ -114,18 +153,18 @@ impl Harness {
                 }
             })
         };
-        Harness { fake, creds, engine, registry, reports, seen: Vec::new(), events, secrets_dir }
+        Harness { fake, creds, engine, registry, reports, seen: Vec::new(), events, secrets_dir, tasks_dir }
     }
 
     /// A new engine on the same runtime, as after an agent restart (the old one is dropped).
     async fn restart(self) -> Harness {
-        let Harness { fake, engine, events, secrets_dir, .. } = self;
+        let Harness { fake, engine, events, secrets_dir, tasks_dir, .. } = self;
         events.abort();
         let _ = events.await;
         drop(engine);
         // Let the old actors see their engine is gone.
         tokio::time::sleep(Duration::from_millis(10)).await;
-        Harness::with_runtime(fake, secrets_dir)
+        Harness::build(fake, secrets_dir, Duration::ZERO, tasks_dir)
     }
 
     /// Waits for a report matching `pred`, keeping every report seen.
@@ -1310,4 +1349,238 @@ async fn a_restarted_agent_serves_the_same_credentials_id_again() {
     assert_eq!(entry.token, token);
     assert!(entry.credentials.is_some());
     assert_eq!(h.creds.calls(), vec![t.task.task_arn.clone()]);
+}
+
+// ---- web identity tokens ----
+
+const AUDIENCE: &str = berth_model::agent::web_identity::AUDIENCE_LABEL;
+const ROLE_ARN_LABEL: &str = berth_model::agent::web_identity::ROLE_ARN_LABEL;
+
+/// Waits (in real time: the files are written on blocking threads) until `cond` holds.
+async fn eventually(what: &str, cond: impl Fn() -> bool) {
+    for _ in 0..400 {
+        if cond() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+        tokio::task::yield_now().await;
+    }
+    panic!("{what}: not within 2 s");
+}
+
+fn read(path: &std::path::Path) -> Option<String> {
+    std::fs::read_to_string(path).ok()
+}
+
+fn token_calls(h: &Harness) -> Vec<(String, String)> {
+    h.creds.token_calls.lock().unwrap().clone()
+}
+
+#[tokio::test(start_paused = true)]
+async fn web_identity_tokens_reach_the_containers_that_ask_for_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = Harness::with_tasks_dir(dir.path());
+    let t = task(
+        "t-oidc",
+        json!([
+            {"name": "app", "image": "busybox",
+             "dockerLabels": {AUDIENCE: "sts.amazonaws.com", ROLE_ARN_LABEL: "arn:aws:iam::111122223333:role/s3"}},
+            {"name": "side", "image": "busybox", "dockerLabels": {AUDIENCE: "minio"}},
+            {"name": "plain", "image": "busybox"},
+        ]),
+        json!({"taskRoleArn": ROLE}),
+    );
+    h.apply(&[&t]).await;
+    h.status("RUNNING").await;
+    // The role's credentials first, then one token per audience, before the containers.
+    assert_eq!(h.creds.calls().len(), 1);
+    let arn = t.task.task_arn.clone();
+    assert_eq!(token_calls(&h), vec![(arn.clone(), "sts.amazonaws.com".to_owned()), (arn.clone(), "minio".to_owned())]);
+    let app_dir = dir.path().join("t-oidc/web-identity/app");
+    let side_dir = dir.path().join("t-oidc/web-identity/side");
+    assert_eq!(read(&app_dir.join("token")).as_deref(), Some("sts.amazonaws.com.t-oidc.1"));
+    assert_eq!(read(&side_dir.join("token")).as_deref(), Some("minio.t-oidc.2"));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(app_dir.join("token")).unwrap().permissions().mode() & 0o777, 0o644);
+    }
+    assert!(!dir.path().join("t-oidc/web-identity/plain").exists());
+
+    // The directory is mounted read-only where the environment says; the role only where the label names one.
+    let spec = h.fake.spec("app").unwrap();
+    let mount = spec.definition.mount_points.last().expect("a mount point");
+    assert_eq!(mount.container_path.as_deref(), Some("/var/run/secrets/berth/web-identity"));
+    assert_eq!(mount.read_only, Some(true));
+    let source = mount.source_volume.clone().unwrap();
+    assert_eq!(spec.volumes.get(&source), Some(&VolumeSource::HostPath(app_dir.to_string_lossy().into_owned())));
+    let file = "/var/run/secrets/berth/web-identity/token";
+    assert_eq!(extra_env(&h, "app", "AWS_WEB_IDENTITY_TOKEN_FILE").as_deref(), Some(file));
+    assert_eq!(extra_env(&h, "app", "AWS_ROLE_ARN").as_deref(), Some("arn:aws:iam::111122223333:role/s3"));
+    assert_eq!(extra_env(&h, "app", "AWS_ROLE_SESSION_NAME").as_deref(), Some("t-oidc"));
+    assert_eq!(extra_env(&h, "side", "AWS_WEB_IDENTITY_TOKEN_FILE").as_deref(), Some(file));
+    assert_eq!(extra_env(&h, "side", "AWS_ROLE_ARN"), None);
+    assert_eq!(extra_env(&h, "plain", "AWS_WEB_IDENTITY_TOKEN_FILE"), None);
+    assert!(h.fake.spec("plain").unwrap().definition.mount_points.is_empty());
+    // The task role's credentials are there as for any task with a role.
+    assert!(extra_env(&h, "app", credentials::FULL_URI_ENV).is_some());
+
+    // Refreshed at 80% of the hour (48 minutes), not before; the file is replaced.
+    tokio::time::sleep(Duration::from_secs(48 * 60 - 30)).await;
+    assert_eq!(token_calls(&h).len(), 2);
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    assert_eq!(token_calls(&h).len(), 4);
+    eventually("refreshed tokens written", || {
+        read(&app_dir.join("token")).is_some_and(|t| t.starts_with("sts.amazonaws.com.t-oidc.") && !t.ends_with(".1"))
+            && read(&side_dir.join("token")).is_some_and(|t| !t.ends_with(".2"))
+    })
+    .await;
+
+    // The task stops: the directory goes, no more refreshes.
+    h.apply(&[&stopped(&t)]).await;
+    h.status("STOPPED").await;
+    assert!(!dir.path().join("t-oidc").exists());
+    let calls = token_calls(&h).len();
+    tokio::time::sleep(Duration::from_secs(3 * 3600)).await;
+    assert_eq!(token_calls(&h).len(), calls);
+    assert!(!dir.path().join("t-oidc").exists());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_token_without_a_task_role_fails_the_task_with_a_clear_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = Harness::with_tasks_dir(dir.path());
+    let t =
+        task("t-no-role", json!([{"name": "app", "image": "busybox", "dockerLabels": {AUDIENCE: "s3"}}]), json!({}));
+    h.apply(&[&t]).await;
+    let done = h.status("STOPPED").await;
+    let reason = done.reason.unwrap_or_default();
+    assert!(
+        reason.starts_with("ResourceInitializationError: container app asks for a web identity token")
+            && reason.contains("no task role (taskRoleArn)"),
+        "{reason}"
+    );
+    assert_eq!(done.stop_code.as_deref(), Some(stop_code::TASK_FAILED_TO_START));
+    assert!(token_calls(&h).is_empty() && h.creds.calls().is_empty());
+    assert!(h.fake.calls().is_empty(), "nothing pulled or created: {:?}", h.fake.calls());
+
+    // Wrong labels, and an agent without a directory for the files, fail the same way.
+    let bad = task(
+        "t-bad-label",
+        json!([{"name": "app", "image": "busybox", "dockerLabels": {AUDIENCE: "s3", ROLE_ARN_LABEL: "s3-role"}}]),
+        json!({"taskRoleArn": ROLE}),
+    );
+    h.apply(&[&t, &bad]).await;
+    let done = h
+        .until("t-bad-label stopped", |r| {
+            r.task.as_ref() == Some(&bad.task.task_arn) && r.status.as_deref() == Some("STOPPED")
+        })
+        .await;
+    assert!(done.reason.unwrap_or_default().contains("is not a role ARN"));
+    let mut no_dir = Harness::new();
+    let t2 = task(
+        "t-no-dir",
+        json!([{"name": "app", "image": "busybox", "dockerLabels": {AUDIENCE: "s3"}}]),
+        json!({"taskRoleArn": ROLE}),
+    );
+    no_dir.apply(&[&t2]).await;
+    let done = no_dir.status("STOPPED").await;
+    assert!(done.reason.unwrap_or_default().contains("no directory for task files"));
+    assert!(no_dir.fake.calls().is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_refused_token_fails_the_task_before_any_container() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = Harness::with_tasks_dir(dir.path());
+    h.creds.token_failures.lock().unwrap().push_back(FetchError::Refused {
+        code: "InvalidParameterException".to_owned(),
+        message: "audience 's3' is not named by any container of the task's definition".to_owned(),
+    });
+    let t = task(
+        "t-refused",
+        json!([{"name": "app", "image": "busybox", "dockerLabels": {AUDIENCE: "s3"}}]),
+        json!({"taskRoleArn": ROLE}),
+    );
+    h.apply(&[&t]).await;
+    let done = h.status("STOPPED").await;
+    let reason = done.reason.unwrap_or_default();
+    assert!(
+        reason.starts_with("ResourceInitializationError: unable to get a web identity token for audience 's3'")
+            && reason.contains("InvalidParameterException"),
+        "{reason}"
+    );
+    assert_eq!(done.stop_code.as_deref(), Some(stop_code::TASK_FAILED_TO_START));
+    assert_eq!(token_calls(&h).len(), 1, "a refusal is not retried");
+    assert!(h.fake.calls().is_empty(), "{:?}", h.fake.calls());
+    assert!(!dir.path().join("t-refused").exists());
+
+    // A server that does not answer is retried at start.
+    for _ in 0..2 {
+        h.creds.token_failures.lock().unwrap().push_back(FetchError::Unavailable("connection refused".to_owned()));
+    }
+    let t2 = task(
+        "t-retried",
+        json!([{"name": "job", "image": "busybox", "dockerLabels": {AUDIENCE: "s3"}}]),
+        json!({"taskRoleArn": ROLE}),
+    );
+    h.apply(&[&t, &t2]).await;
+    h.until("t-retried running", |r| {
+        r.task.as_ref() == Some(&t2.task.task_arn) && r.status.as_deref() == Some("RUNNING")
+    })
+    .await;
+    assert_eq!(token_calls(&h).len(), 4);
+    assert_eq!(read(&dir.path().join("t-retried/web-identity/job/token")).as_deref(), Some("s3.t-retried.4"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_restarted_agent_refreshes_an_adopted_task_s_tokens_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = Harness::with_tasks_dir(dir.path());
+    let t = task(
+        "t-oidc-adopt",
+        json!([{"name": "app", "image": "busybox", "dockerLabels": {AUDIENCE: "s3"}}]),
+        json!({"taskRoleArn": ROLE}),
+    );
+    h.apply(&[&t]).await;
+    let running = h.status("RUNNING").await;
+    let token = dir.path().join("t-oidc-adopt/web-identity/app/token");
+    assert_eq!(read(&token).as_deref(), Some("s3.t-oidc-adopt.1"));
+    let server = as_reported(&t, &running);
+
+    let mut h = h.restart().await;
+    // What the containers still see is the old process's token (expired, say).
+    std::fs::write(&token, "stale").unwrap();
+    h.fake.clear_calls();
+    h.engine.adopt_existing().await.unwrap();
+    h.apply(&[&server]).await;
+    h.settle().await;
+    assert!(h.creates().is_empty());
+    assert_eq!(token_calls(&h), vec![(t.task.task_arn.clone(), "s3".to_owned())]);
+    // (The new process's fake source counts from 1 again.)
+    eventually("the adopted task's token rewritten", || read(&token).as_deref() == Some("s3.t-oidc-adopt.1")).await;
+    h.apply(&[&stopped(&server)]).await;
+    h.status("STOPPED").await;
+    assert!(!dir.path().join("t-oidc-adopt").exists());
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_orphan_s_tokens_go_with_its_containers() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = Harness::with_tasks_dir(dir.path());
+    let t = task(
+        "t-oidc-orphan",
+        json!([{"name": "app", "image": "busybox", "dockerLabels": {AUDIENCE: "s3"}}]),
+        json!({"taskRoleArn": ROLE}),
+    );
+    h.apply(&[&t]).await;
+    h.status("RUNNING").await;
+    assert!(dir.path().join("t-oidc-orphan/web-identity/app/token").exists());
+    // A restarted agent finds the containers of a task the server no longer assigns it.
+    let mut h = h.restart().await;
+    assert_eq!(h.engine.adopt_existing().await.unwrap(), 1);
+    h.apply(&[]).await;
+    h.settle().await;
+    assert!(h.fake.container_ids().is_empty());
+    eventually("the orphan's token directory deleted", || !dir.path().join("t-oidc-orphan").exists()).await;
 }

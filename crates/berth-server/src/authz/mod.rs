@@ -189,12 +189,11 @@ impl Who {
 
 /// Whether the task an ARN names exists and has not reached STOPPED.
 async fn task_running(api: &Api, task_arn: &str) -> ApiResult<bool> {
-    let (cluster, id) = berth_model::arn::scoped_id(task_arn, "task");
-    let key = crate::state::keys::task(cluster.unwrap_or(crate::api::DEFAULT_CLUSTER), id);
-    Ok(crate::state::get::<crate::ops::tasks::StoredTask>(api.store.as_ref(), &key)
+    // (Short task ARNs, from the taskLongArnFormat account setting, are found in whichever cluster holds them.)
+    Ok(crate::ops::tasks::find_by_arn(api, task_arn)
         .await?
         // Still stopping counts as running: its containers may need their credentials to shut down cleanly.
-        .is_some_and(|t| !t.value.task.is_stopped()))
+        .is_some_and(|t| !t.task.is_stopped()))
 }
 
 /// AWS's denial.

@@ -42,6 +42,8 @@ pub async fn checks(
         "ecs" => ecs(api, action, input, &mut context).await?,
         "logs" => logs(api, action, input).await?,
         "iam" => iam(api, caller, action, input).await?,
+        "secretsmanager" => secrets(api, operation, input, &mut context).await?,
+        "ssm" => ssm(api, operation, input, &mut context).await?,
         _ => vec![],
     };
     let mut out: Vec<Check> = if resources.is_empty() {
@@ -57,6 +59,32 @@ pub async fn checks(
         }
         checks
     };
+    // BatchGetSecretValue also needs GetSecretValue on every secret it reads (as on AWS). With Filters instead of
+    // a list, the secrets are not known before the handler runs, so GetSecretValue is asked on every secret.
+    if svc.prefix == "secretsmanager" && operation == "BatchGetSecretValue" {
+        let ids = str_list(input, "SecretIdList");
+        let targets = if ids.is_empty() {
+            vec![(format!("arn:aws:secretsmanager:{}:{}:secret:*", api.scope.region, api.scope.account_id), vec![])]
+        } else {
+            let mut targets = Vec::new();
+            for id in &ids {
+                targets.push(secret_arn(api, id).await?);
+            }
+            targets
+        };
+        for (arn, tags) in targets {
+            let context = tags
+                .iter()
+                .flat_map(|(k, v)| {
+                    [
+                        (format!("aws:ResourceTag/{k}"), vec![v.clone()]),
+                        (format!("secretsmanager:ResourceTag/{k}"), vec![v.clone()]),
+                    ]
+                })
+                .collect();
+            out.push(Check { action: "secretsmanager:GetSecretValue".into(), resource: arn, context });
+        }
+    }
     // Running or deploying a definition with roles passes them to ECS: iam:PassRole on each.
     if svc.prefix == "ecs" && matches!(operation, "RunTask" | "StartTask" | "CreateService" | "UpdateService") {
         for role in passed_roles(api, input).await? {
@@ -72,6 +100,8 @@ pub async fn checks(
     if tags_given
         && svc.prefix == "ecs"
         && matches!(operation, "CreateCluster" | "CreateService" | "RunTask" | "StartTask" | "RegisterTaskDefinition")
+        // [account settings] ... unless the caller's tagResourceAuthorization account setting is `off`.
+        && crate::account_settings::tag_on_create_needs_tag_resource(api, caller).await?
     {
         let first = out.first().cloned();
         if let Some(first) = first {
@@ -157,6 +187,12 @@ async fn ecs(
         || action.resources.iter().any(|r| r.condition_keys.contains(&"ecs:cluster"));
     if with_cluster {
         context.insert("ecs:cluster".into(), vec![cluster_arn.clone()]);
+    }
+    // [account settings] PutAccountSetting(Default) and DeleteAccountSetting: the setting's name.
+    if action.condition_keys.contains(&"ecs:account-setting")
+        && let Some(setting) = str_field(input, "name")
+    {
+        context.insert("ecs:account-setting".into(), vec![setting.to_owned()]);
     }
     // Which of the action's resource types the request names: required ones first.
     let mut kinds: Vec<&str> = action.resources.iter().filter(|r| r.required).map(|r| r.resource_type).collect();
@@ -369,6 +405,98 @@ async fn iam(api: &Api, caller: &Caller, action: &Action, input: &Value) -> ApiR
         if let Some(arn) = arn {
             targets.push((arn, vec![]));
         }
+    }
+    Ok(targets)
+}
+
+/// Secrets Manager: the secret the request names (`SecretId`, or `Name` for CreateSecret), with its tags as
+/// `aws:ResourceTag/*` and `secretsmanager:ResourceTag/*`, and the service's own condition keys.
+async fn secrets(
+    api: &Api,
+    operation: &str,
+    input: &Value,
+    context: &mut BTreeMap<String, Vec<String>>,
+) -> ApiResult<Vec<Target>> {
+    for (key, field) in [
+        ("secretsmanager:SecretId", "SecretId"),
+        ("secretsmanager:Name", "Name"),
+        ("secretsmanager:Description", "Description"),
+        ("secretsmanager:KmsKeyId", "KmsKeyId"),
+        ("secretsmanager:VersionId", "VersionId"),
+        ("secretsmanager:VersionStage", "VersionStage"),
+    ] {
+        if let Some(v) = str_field(input, field) {
+            context.insert(key.into(), vec![v.to_owned()]);
+        }
+    }
+    if let Some(days) = input.get("RecoveryWindowInDays").and_then(Value::as_i64) {
+        context.insert("secretsmanager:RecoveryWindowInDays".into(), vec![days.to_string()]);
+    }
+    if let Some(force) = input.get("ForceDeleteWithoutRecovery").and_then(Value::as_bool) {
+        context.insert("secretsmanager:ForceDeleteWithoutRecovery".into(), vec![force.to_string()]);
+    }
+    let target = match (operation, str_field(input, "SecretId"), str_field(input, "Name")) {
+        // A new secret's ARN ends in a random suffix not chosen yet: `name-??????` matches `name-*` and `name*`.
+        ("CreateSecret", _, Some(name)) => Some((
+            format!("arn:aws:secretsmanager:{}:{}:secret:{name}-??????", api.scope.region, api.scope.account_id),
+            vec![],
+        )),
+        (_, Some(id), _) => Some(secret_arn(api, id).await?),
+        _ => None,
+    };
+    Ok(target
+        .map(|(arn, tags)| {
+            let with_service_keys = tags.iter().map(|(k, v)| (format!("secretsmanager:ResourceTag/{k}"), v.clone()));
+            for (k, v) in with_service_keys {
+                context.insert(k, vec![v]);
+            }
+            vec![(arn, tags)]
+        })
+        .unwrap_or_default())
+}
+
+/// A secret's ARN and tags; for a secret that does not exist, the ARN the id names (or `secret:<name>-??????`).
+async fn secret_arn(api: &Api, id: &str) -> ApiResult<Target> {
+    if let Some(found) = crate::secrets::resource(api, id).await? {
+        return Ok(found);
+    }
+    let arn = if id.starts_with("arn:") {
+        id.to_owned()
+    } else {
+        format!("arn:aws:secretsmanager:{}:{}:secret:{id}-??????", api.scope.region, api.scope.account_id)
+    };
+    Ok((arn, vec![]))
+}
+
+/// SSM Parameter Store: each parameter the request names (`Name`, `Names`, `ResourceId`) or the path it reads,
+/// with the parameter's tags; `ssm:Overwrite` and `ssm:Recursive`.
+async fn ssm(
+    api: &Api,
+    operation: &str,
+    input: &Value,
+    context: &mut BTreeMap<String, Vec<String>>,
+) -> ApiResult<Vec<Target>> {
+    if let Some(overwrite) = input.get("Overwrite").and_then(Value::as_bool) {
+        context.insert("ssm:Overwrite".into(), vec![overwrite.to_string()]);
+    }
+    if let Some(recursive) = input.get("Recursive").and_then(Value::as_bool) {
+        context.insert("ssm:Recursive".into(), vec![recursive.to_string()]);
+    }
+    let mut names: Vec<String> = str_list(input, "Names");
+    names.extend(str_field(input, "Name").map(str::to_owned));
+    if matches!(operation, "AddTagsToResource" | "RemoveTagsFromResource" | "ListTagsForResource") {
+        names.extend(str_field(input, "ResourceId").map(str::to_owned));
+    }
+    if let Some(path) = str_field(input, "Path") {
+        let path = path.trim_end_matches('/');
+        let arn = crate::ssm::names::arn(&api.scope, if path.is_empty() { "/" } else { path });
+        return Ok(vec![(arn, vec![])]);
+    }
+    let mut targets = Vec::new();
+    for name in names {
+        let Some(arn) = crate::ssm::parameter_arn(api, &name) else { continue };
+        let tags = crate::ssm::parameter_tags(api, &name).await?;
+        targets.push((arn, tags));
     }
     Ok(targets)
 }

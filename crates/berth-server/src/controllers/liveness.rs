@@ -38,7 +38,8 @@ pub async fn pass(api: &Api) -> ApiResult<()> {
         if silent <= api.agent_deadline {
             continue;
         }
-        let Some(cluster) = arn::scoped_id(&i.container_instance_arn, "container-instance").0.map(str::to_owned) else {
+        // From the record's key: an instance ARN in the short format does not name the cluster.
+        let Some(cluster) = keys::cluster_of(&inst.key).map(str::to_owned) else {
             continue;
         };
         tracing::warn!(instance = %i.container_instance_arn, silent_s = silent.as_secs(), "agent lost");

@@ -1,5 +1,8 @@
 //! Stopped tasks stay visible for the retention period (an hour by default, as in ECS), then the task and its
 //! assignment are deleted; the agent removes the task's containers when it leaves the manifest.
+//!
+//! The same loop removes Secrets Manager secrets whose recovery window has passed (with their sealed values), so a
+//! deleted secret nobody looks up again does not stay in the store; lookups treat such a secret as gone at once.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,6 +24,9 @@ pub async fn run(api: Arc<Api>) {
         if let Err(e) = pass(&api).await {
             tracing::warn!(error = %e.message, "task reaper pass failed");
         }
+        if let Err(e) = crate::secrets::purge_expired(&api).await {
+            tracing::warn!(error = %e.message, "purging deleted secrets failed");
+        }
         api.metrics.observe_controller("reaper", started.elapsed());
     }
 }
@@ -34,7 +40,8 @@ pub async fn pass(api: &Api) -> ApiResult<usize> {
         if !task.is_stopped() || task.stopped_at.is_none_or(|at| at > cutoff) {
             continue;
         }
-        let cluster = arn::scoped_id(&task.task_arn, "task").0.unwrap_or_default().to_owned();
+        // From the task's cluster ARN: a task ARN in the short format does not name it.
+        let cluster = arn::cluster_name(&task.cluster_arn).to_owned();
         let mut ops = vec![Op::delete(t.key.clone())];
         if let Some(inst) = task.container_instance_arn.as_deref() {
             let (_, inst_id) = arn::scoped_id(inst, "container-instance");

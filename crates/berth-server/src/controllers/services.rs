@@ -285,6 +285,7 @@ impl Controller {
             strategies,
             tags,
             enable_execute_command: stored.service.enable_execute_command,
+            format: stored.state.task_arn_format(),
         };
         let (started, failures) = tasks::launch_service_tasks(api, spec, target).await?;
         let mut events = Vec::new();

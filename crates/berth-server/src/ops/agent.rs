@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use berth_model::agent::{
     AssignedTask, ContainerStateChange, MAX_POLL_WAIT_SECONDS, PollRequest, PollResponse, TaskCredentialsRequest,
-    TaskRole, TaskStateChange,
+    TaskRole, TaskStateChange, TaskWebIdentityToken, TaskWebIdentityTokenRequest, web_identity,
 };
 use berth_model::arn;
 use berth_model::instance::ContainerInstance;
@@ -69,26 +69,7 @@ pub async fn poll(api: &Api, req: PollRequest) -> ApiResult<Value> {
 /// `GetTaskCredentials` (Berth): credentials of a task's role, for the agent of the instance the task is on. The
 /// role comes from the task's overrides or its definition (`taskRoleArn`); it must trust `ecs-tasks.amazonaws.com`.
 pub async fn get_task_credentials(api: &Api, req: TaskCredentialsRequest) -> ApiResult<Value> {
-    let cluster = Api::cluster_name(Some(&req.cluster)).to_owned();
-    let (other, instance_id) = arn::scoped_id(&req.container_instance, "container-instance");
-    let (task_cluster, task_id) = arn::scoped_id(&req.task, "task");
-    if other.is_some_and(|c| c != cluster) || task_cluster.is_some_and(|c| c != cluster) || instance_id.is_empty() {
-        return Err(ApiError::invalid("containerInstance and task must belong to the cluster named."));
-    }
-    let not_here =
-        || ApiError::invalid(format!("task {} is not running on this container instance.", truncate(&req.task, 256)));
-    let Some(task) = state::get::<StoredTask>(api.store.as_ref(), &keys::task(&cluster, task_id)).await? else {
-        return Err(not_here());
-    };
-    let task = task.value.task;
-    let on_instance = task.container_instance_arn.as_deref().map(|a| arn::scoped_id(a, "container-instance").1);
-    if on_instance != Some(instance_id) || task.is_stopped() {
-        return Err(not_here());
-    }
-    let assignment = state::get::<Assignment>(api.store.as_ref(), &keys::assignment(&cluster, instance_id, task_id))
-        .await?
-        .ok_or_else(not_here)?
-        .value;
+    let (task, assignment) = task_on_instance(api, &req.cluster, &req.container_instance, &req.task).await?;
     let definition = &assignment.task_definition;
     let role = match req.role {
         TaskRole::Task => {
@@ -103,6 +84,88 @@ pub async fn get_task_credentials(api: &Api, req: TaskCredentialsRequest) -> Api
     };
     let credentials = crate::sts::task_session(api, &role, &task.task_arn).await?;
     serde_json::to_value(credentials).map_err(|e| ApiError::server(e.to_string()))
+}
+
+/// The task `task_ref` of `cluster` if it is assigned to `instance_ref` and has not stopped (tasks still stopping
+/// count, their containers may need what they ask for to shut down), with its assignment (which holds its
+/// definition). Any other task, another instance's included, is "not running on this container instance".
+async fn task_on_instance(
+    api: &Api,
+    cluster: &str,
+    instance_ref: &str,
+    task_ref: &str,
+) -> ApiResult<(Task, Assignment)> {
+    let cluster = Api::cluster_name(Some(cluster)).to_owned();
+    let (other, instance_id) = arn::scoped_id(instance_ref, "container-instance");
+    let (task_cluster, task_id) = arn::scoped_id(task_ref, "task");
+    if other.is_some_and(|c| c != cluster) || task_cluster.is_some_and(|c| c != cluster) || instance_id.is_empty() {
+        return Err(ApiError::invalid("containerInstance and task must belong to the cluster named."));
+    }
+    let not_here =
+        || ApiError::invalid(format!("task {} is not running on this container instance.", truncate(task_ref, 256)));
+    let Some(task) = state::get::<StoredTask>(api.store.as_ref(), &keys::task(&cluster, task_id)).await? else {
+        return Err(not_here());
+    };
+    let task = task.value.task;
+    let on_instance = task.container_instance_arn.as_deref().map(|a| arn::scoped_id(a, "container-instance").1);
+    if on_instance != Some(instance_id) || task.is_stopped() {
+        return Err(not_here());
+    }
+    let assignment = state::get::<Assignment>(api.store.as_ref(), &keys::assignment(&cluster, instance_id, task_id))
+        .await?
+        .ok_or_else(not_here)?
+        .value;
+    Ok((task, assignment))
+}
+
+/// `GetTaskWebIdentityToken` (Berth): a token of Berth's OIDC issuer ([`crate::oidc`]) for a task, for the agent of
+/// the instance the task is on. Its subject is the task's role (from the overrides or the definition; it must
+/// exist), its audience one that a container of the definition names with the docker label
+/// `berth.web-identity.audience`.
+pub async fn get_task_web_identity_token(api: &Api, req: TaskWebIdentityTokenRequest) -> ApiResult<Value> {
+    let (task, assignment) = task_on_instance(api, &req.cluster, &req.container_instance, &req.task).await?;
+    let definition = &assignment.task_definition;
+    let named = definition
+        .container_definitions
+        .iter()
+        .any(|c| c.docker_labels.as_ref().and_then(|l| l.get(web_identity::AUDIENCE_LABEL)) == Some(&req.audience));
+    if req.audience.is_empty() || !named {
+        return Err(ApiError::invalid(format!(
+            "audience '{}' is not named by any container of the task's definition (docker label {}).",
+            truncate(&req.audience, 256),
+            web_identity::AUDIENCE_LABEL
+        )));
+    }
+    let Some(role_ref) = task.overrides.task_role_arn.clone().or_else(|| definition.task_role_arn().map(str::to_owned))
+    else {
+        return Err(ApiError::invalid(format!(
+            "task {} has no task role (taskRoleArn), the subject of a web identity token.",
+            truncate(&req.task, 256)
+        )));
+    };
+    let account = &api.scope.account_id;
+    let role = match crate::sts::role_name_of(account, &role_ref) {
+        Some(name) => crate::iam::load(api, crate::iam::entities::Kind::Role, &name).await.ok(),
+        None => None,
+    };
+    let Some(role) = role else {
+        return Err(ApiError::invalid(format!(
+            "the task role '{}' is not a role of this account.",
+            truncate(&role_ref, 256)
+        )));
+    };
+    let role_arn = role.value.arn(crate::iam::entities::Kind::Role, account);
+    let claims = crate::oidc::TaskClaims {
+        role_arn: &role_arn,
+        audience: &req.audience,
+        cluster_arn: &task.cluster_arn,
+        task_arn: &task.task_arn,
+        task_definition_arn: &task.task_definition_arn,
+        family: &definition.family,
+    };
+    let (token, expiration) = crate::oidc::issue_task_token(api, claims, api.now()).await?;
+    let out = TaskWebIdentityToken { token, expiration: expiration as f64 };
+    serde_json::to_value(out).map_err(|e| ApiError::server(e.to_string()))
 }
 
 /// `SubmitTaskStats` (Berth): an instance's samples of its running tasks, kept by [`crate::utilization`].

@@ -74,23 +74,12 @@ async fn change(
         let (_, id) = arn::scoped_id(target, "container-instance");
         by_target.entry(keys::instance(&cluster.cluster_name, id)).or_default().push(a);
     }
-    let applied: Vec<Attribute> = req
-        .attributes
-        .iter()
-        .map(|a| {
-            let target = a.target_id.as_deref().unwrap_or_default();
-            let (_, id) = arn::scoped_id(target, "container-instance");
-            Attribute {
-                target_type: Some(TARGET_TYPE.into()),
-                target_id: Some(api.scope.container_instance(&cluster.cluster_name, id)),
-                ..a.clone()
-            }
-        })
-        .collect();
     let store = api.store.as_ref();
-    state::commit(store, || async {
+    // Each target's ARN as the instance has it (long or short: containerInstanceLongArnFormat).
+    let arns: BTreeMap<String, String> = state::commit(store, || async {
         let mut compares = Vec::new();
         let mut ops = Vec::new();
+        let mut arns = BTreeMap::new();
         for (key, attrs) in &by_target {
             let Some(current) =
                 state::get::<ContainerInstance>(store, key).await?.filter(|i| i.value.status != "INACTIVE")
@@ -119,10 +108,23 @@ async fn change(
             inst.version += 1;
             compares.push(current.unchanged());
             ops.push(state::put(key, &inst)?);
+            arns.insert(key.clone(), inst.container_instance_arn.clone());
         }
-        Ok((compares, ops, ()))
+        Ok((compares, ops, arns))
     })
     .await?;
+    let applied = req
+        .attributes
+        .iter()
+        .map(|a| {
+            let target = a.target_id.as_deref().unwrap_or_default();
+            let (_, id) = arn::scoped_id(target, "container-instance");
+            let key = keys::instance(&cluster.cluster_name, id);
+            let target_id =
+                arns.get(&key).cloned().unwrap_or_else(|| api.scope.container_instance(&cluster.cluster_name, id));
+            Attribute { target_type: Some(TARGET_TYPE.into()), target_id: Some(target_id), ..a.clone() }
+        })
+        .collect();
     Ok(applied)
 }
 

@@ -9,7 +9,9 @@ use berth_store::Compare;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::account_settings;
 use crate::api::{Api, DEFAULT_CLUSTER};
+use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::paging::PageRequest;
 use crate::state::{self, keys};
@@ -29,17 +31,22 @@ pub struct CreateClusterRequest {
     service_connect_defaults: Option<Value>,
 }
 
-pub async fn create_cluster(api: &Api, req: CreateClusterRequest) -> ApiResult<Value> {
+/// A cluster created without a `containerInsights` setting takes the caller's `containerInsights` account setting.
+pub async fn create_cluster(api: &Api, caller: &Caller, req: CreateClusterRequest) -> ApiResult<Value> {
     let name = req.cluster_name.as_deref().unwrap_or(DEFAULT_CLUSTER).to_owned();
     check_resource_name("clusterName", &name)?;
     check_tags(&req.tags)?;
-    let settings = req.settings.unwrap_or_else(cluster::default_settings);
+    let mut settings = req.settings.unwrap_or_default();
     cluster::check_settings(&settings)?;
     if !req.capacity_providers.is_empty() || !req.default_capacity_provider_strategy.is_empty() {
         return Err(ApiError::new(
             ErrorCode::UnsupportedFeatureException,
             "capacityProviders: capacity providers are not supported by Berth yet.",
         ));
+    }
+    if !settings.iter().any(|s| s.name == "containerInsights") {
+        let insights = account_settings::effective_for(api, caller, account_settings::Name::ContainerInsights).await?;
+        settings.push(ClusterSetting { name: "containerInsights".into(), value: insights });
     }
     let key = keys::cluster(&name);
     let created = state::commit(api.store.as_ref(), || async {

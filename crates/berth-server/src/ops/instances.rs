@@ -1,7 +1,7 @@
 //! RegisterContainerInstance, DeregisterContainerInstance, DescribeContainerInstances, ListContainerInstances,
 //! UpdateContainerInstancesState.
 
-use berth_model::arn;
+use berth_model::arn::{self, ArnFormat};
 use berth_model::instance::{
     self, ContainerInstance, InstanceCandidate, MAX_CUSTOM_ATTRIBUTES, PlatformDevice, Resource, VersionInfo,
 };
@@ -12,7 +12,9 @@ use berth_store::Compare;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::account_settings::{self, Name};
 use crate::api::{Api, DEFAULT_CLUSTER};
+use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::ops::clusters;
 use crate::paging::PageRequest;
@@ -40,7 +42,12 @@ pub struct RegisterContainerInstanceRequest {
     agent_link: Option<AgentLink>,
 }
 
-pub async fn register_container_instance(api: &Api, req: RegisterContainerInstanceRequest) -> ApiResult<Value> {
+/// A new instance's ARN takes the caller's `containerInstanceLongArnFormat`; a re-registration keeps its ARN.
+pub async fn register_container_instance(
+    api: &Api,
+    caller: &Caller,
+    req: RegisterContainerInstanceRequest,
+) -> ApiResult<Value> {
     let cluster_name = Api::cluster_name(req.cluster.as_deref()).to_owned();
     instance::check_total_resources(&req.total_resources)?;
     for a in &req.attributes {
@@ -63,11 +70,19 @@ pub async fn register_container_instance(api: &Api, req: RegisterContainerInstan
         Some(doc) if !doc.is_empty() => Some(instance::parse_identity_document(doc)?),
         _ => None,
     };
-    ensure_cluster(api, &cluster_name).await?;
-
-    let store = api.store.as_ref();
     let reregister_id =
         req.container_instance_arn.as_deref().map(|a| arn::scoped_id(a, "container-instance").1.to_owned());
+    // A new instance's ARN format (a re-registration keeps the ARN it has).
+    let new_format = match reregister_id {
+        Some(_) => None,
+        None => Some(account_settings::arn_format(api, caller, Name::ContainerInstanceLongArnFormat).await?),
+    };
+    if new_format == Some(ArnFormat::Short) && !req.tags.is_empty() {
+        return Err(account_settings::short_arn_tags_on_create());
+    }
+    ensure_cluster(api, caller, &cluster_name).await?;
+
+    let store = api.store.as_ref();
     let registered = state::commit(store, || async {
         api.active_cluster(Some(&cluster_name)).await?;
         let existing = match &reregister_id {
@@ -101,7 +116,11 @@ pub async fn register_container_instance(api: &Api, req: RegisterContainerInstan
             None => {
                 let id = uuid::Uuid::new_v4().simple().to_string();
                 ContainerInstance {
-                    container_instance_arn: api.scope.container_instance(&cluster_name, &id),
+                    container_instance_arn: api.scope.container_instance_as(
+                        new_format.unwrap_or_default(),
+                        &cluster_name,
+                        &id,
+                    ),
                     ec2_instance_id: None,
                     version: 1,
                     version_info: VersionInfo::default(),
@@ -153,6 +172,9 @@ pub async fn register_container_instance(api: &Api, req: RegisterContainerInstan
             inst.platform_devices = Some(req.platform_devices.clone());
         }
         if !req.tags.is_empty() {
+            if arn::is_short(&inst.container_instance_arn, "container-instance") {
+                return Err(account_settings::short_arn_tags_on_create());
+            }
             berth_model::names::merge_tags(inst.tags.get_or_insert_with(Vec::new), req.tags.clone());
         }
         let key = keys::instance(&cluster_name, inst.id());
@@ -168,11 +190,11 @@ pub async fn register_container_instance(api: &Api, req: RegisterContainerInstan
 
 /// The default cluster exists as soon as something registers into it, as with the ECS agent; any other cluster
 /// must have been created.
-async fn ensure_cluster(api: &Api, name: &str) -> ApiResult<()> {
+async fn ensure_cluster(api: &Api, caller: &Caller, name: &str) -> ApiResult<()> {
     if name == DEFAULT_CLUSTER && api.active_cluster(Some(name)).await.is_err() {
         let req =
             serde_json::from_value(json!({ "clusterName": name })).map_err(|e| ApiError::server(e.to_string()))?;
-        clusters::create_cluster(api, req).await?;
+        clusters::create_cluster(api, caller, req).await?;
     }
     Ok(())
 }
@@ -450,7 +472,11 @@ pub async fn update_container_instances_state(
         .await?;
         match result {
             Some(Ok(inst)) => updated.push(present(inst, false)),
-            Some(Err(_)) => failures.push(Failure { arn: Some(arn), reason: "INACTIVE".into(), detail: None }),
+            Some(Err(inst)) => failures.push(Failure {
+                arn: Some(inst.container_instance_arn),
+                reason: "INACTIVE".into(),
+                detail: None,
+            }),
             None => failures.push(Failure::missing(arn)),
         }
     }

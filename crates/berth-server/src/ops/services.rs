@@ -8,7 +8,7 @@
 
 use std::collections::BTreeSet;
 
-use berth_model::arn;
+use berth_model::arn::{self, ArnFormat};
 use berth_model::names::{check_resource_name, check_tags, truncate};
 use berth_model::service::{
     AzRebalancing, Deployment, DeploymentConfiguration, DeploymentController, PlacementConstraint, PlacementStrategy,
@@ -21,10 +21,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
+use crate::account_settings::{self, Name, Principal};
 use crate::api::Api;
+use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::ops::taskdefs;
-use crate::ops::tasks::{check_launch_type, check_launch_type_filter, parse_placement};
+use crate::ops::tasks::{check_launch_type, check_launch_type_filter, check_short_arn_tags, parse_placement};
 use crate::paging::PageRequest;
 use crate::state::{self, Versioned, keys};
 
@@ -51,6 +53,17 @@ pub struct ServiceState {
     /// An Availability Zone rebalance is under way (`controllers::rebalance`).
     #[serde(default)]
     pub rebalancing: bool,
+    /// The service's tasks get short ARNs (`task/<id>`): the principal that created it had `taskLongArnFormat`
+    /// disabled.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub short_task_arns: bool,
+}
+
+impl ServiceState {
+    /// The ARN format of the tasks the service starts.
+    pub fn task_arn_format(&self) -> ArnFormat {
+        if self.short_task_arns { ArnFormat::Short } else { ArnFormat::Long }
+    }
 }
 
 /// ListServiceDeployments shows this many of a service's deployments.
@@ -271,7 +284,8 @@ fn unsupported(message: &str) -> ApiError {
     ApiError::new(ErrorCode::UnsupportedFeatureException, message)
 }
 
-pub async fn create_service(api: &Api, req: CreateServiceRequest) -> ApiResult<Value> {
+/// The service's ARN takes the caller's `serviceLongArnFormat`, its tasks' the caller's `taskLongArnFormat`.
+pub async fn create_service(api: &Api, caller: &Caller, req: CreateServiceRequest) -> ApiResult<Value> {
     check_resource_name("serviceName", &req.service_name)?;
     req.unsupported.check()?;
     check_common(&req.capacity_provider_strategy, req.platform_version.as_deref(), req.role.as_deref())?;
@@ -333,6 +347,14 @@ pub async fn create_service(api: &Api, req: CreateServiceRequest) -> ApiResult<V
     {
         return Err(ApiError::invalid("clientToken must be 1 to 64 characters."));
     }
+    let service_format = account_settings::arn_format(api, caller, Name::ServiceLongArnFormat).await?;
+    if service_format == ArnFormat::Short && !req.tags.is_empty() {
+        return Err(account_settings::short_arn_tags_on_create());
+    }
+    let task_format = account_settings::arn_format(api, caller, Name::TaskLongArnFormat).await?;
+    if task_format == ArnFormat::Short {
+        check_short_arn_tags(&[], Some(propagate_tags.as_str()), req.enable_ecs_managed_tags)?;
+    }
     let cluster = api.active_cluster(req.cluster.as_deref()).await?.value.cluster_name;
     let Some(reference) = req.task_definition.as_deref() else {
         return Err(ApiError::invalid("taskDefinition is required for a service with the ECS deployment controller."));
@@ -358,7 +380,7 @@ pub async fn create_service(api: &Api, req: CreateServiceRequest) -> ApiResult<V
     let now = api.now();
     let mut stored = StoredService {
         service: Service {
-            service_arn: api.scope.service(&cluster, &req.service_name),
+            service_arn: api.scope.service_as(service_format, &cluster, &req.service_name),
             service_name: req.service_name.clone(),
             cluster_arn: api.scope.cluster(&cluster),
             status: "ACTIVE".into(),
@@ -371,7 +393,7 @@ pub async fn create_service(api: &Api, req: CreateServiceRequest) -> ApiResult<V
             deployments: vec![],
             events: vec![],
             created_at: now,
-            created_by: Some(format!("arn:aws:iam::{}:root", api.scope.account_id)),
+            created_by: Some(Principal::of(caller).arn(api).await),
             placement_constraints: req.placement_constraints.clone(),
             placement_strategy: req.placement_strategy.clone(),
             // ECS shows 0 for a service created without one.
@@ -388,7 +410,11 @@ pub async fn create_service(api: &Api, req: CreateServiceRequest) -> ApiResult<V
             service_registries: vec![],
             availability_zone_rebalancing: rebalancing,
         },
-        state: ServiceState { request_hash: hash, ..ServiceState::default() },
+        state: ServiceState {
+            request_hash: hash,
+            short_task_arns: task_format == ArnFormat::Short,
+            ..ServiceState::default()
+        },
     };
     let arn = definition.task_definition_arn.clone().unwrap_or_default();
     let id = stored.start_deployment(&arn, now, None);
@@ -703,6 +729,9 @@ pub async fn update_service(api: &Api, req: UpdateServiceRequest) -> ApiResult<V
         }
         if let Some(e) = req.enable_execute_command {
             service.enable_execute_command = e;
+        }
+        if stored.state.short_task_arns {
+            check_short_arn_tags(&[], propagate.as_deref(), req.enable_ecs_managed_tags)?;
         }
         if let Some(e) = req.enable_ecs_managed_tags {
             service.enable_ecs_managed_tags = e;

@@ -28,6 +28,11 @@ fn resolve(resource_arn: &str) -> ApiResult<Tagged> {
         || ApiError::invalid(format!("resourceArn '{}' is not a valid ECS resource ARN.", truncate(resource_arn, 256)));
     let resource = arn::resource_part(resource_arn).ok_or_else(invalid)?;
     let (kind, rest) = resource.split_once('/').ok_or_else(invalid)?;
+    // As on ECS, resources with ARNs in the short format (no cluster: the `*LongArnFormat` account settings
+    // disabled when they were created) cannot be tagged.
+    if matches!(kind, "task" | "service" | "container-instance") && arn::is_short(resource_arn, kind) {
+        return Err(crate::account_settings::short_arn_tagging());
+    }
     match kind {
         "cluster" => Ok(Tagged::Cluster(keys::cluster(rest))),
         "task-definition" => match arn::task_definition_ref(rest) {

@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use berth_model::arn;
+use berth_model::arn::{self, ArnFormat};
 use berth_model::instance::ContainerInstance;
 use berth_model::names::{check_tags, truncate};
 use berth_model::service::{PlacementConstraint, PlacementStrategy};
@@ -20,7 +20,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
+use crate::account_settings::{self, Name};
 use crate::api::Api;
+use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::ops::taskdefs;
 use crate::paging::PageRequest;
@@ -128,9 +130,11 @@ struct Launch {
     launch_type: String,
     demand: Demand,
     constraints: Vec<Constraint>,
+    /// The tasks' ARN format (`taskLongArnFormat` of the principal that starts them).
+    format: ArnFormat,
 }
 
-pub async fn run_task(api: &Api, req: RunTaskRequest) -> ApiResult<Value> {
+pub async fn run_task(api: &Api, caller: &Caller, req: RunTaskRequest) -> ApiResult<Value> {
     let count = req.count.unwrap_or(1);
     if !(1..=MAX_COUNT).contains(&count) {
         return Err(ApiError::invalid(format!("count must be between 1 and {MAX_COUNT}, got {count}.")));
@@ -146,7 +150,7 @@ pub async fn run_task(api: &Api, req: RunTaskRequest) -> ApiResult<Value> {
         return Err(ApiError::invalid("platformVersion applies only to the FARGATE launch type."));
     }
     let (constraints, strategies) = parse_placement(&req.placement_constraints, &req.placement_strategy)?;
-    let mut launch = prepare(api, &req.common, launch_type).await?;
+    let mut launch = prepare(api, caller, &req.common, launch_type).await?;
     launch.constraints.extend(constraints);
 
     let token = match &req.client_token {
@@ -192,14 +196,14 @@ pub async fn run_task(api: &Api, req: RunTaskRequest) -> ApiResult<Value> {
     Ok(json!({ "tasks": tasks, "failures": failures }))
 }
 
-pub async fn start_task(api: &Api, req: StartTaskRequest) -> ApiResult<Value> {
+pub async fn start_task(api: &Api, caller: &Caller, req: StartTaskRequest) -> ApiResult<Value> {
     if req.container_instances.is_empty() || req.container_instances.len() > MAX_COUNT as usize {
         return Err(ApiError::invalid(format!(
             "containerInstances: between 1 and {MAX_COUNT} instances, got {}.",
             req.container_instances.len()
         )));
     }
-    let launch = prepare(api, &req.common, "EC2".into()).await?;
+    let launch = prepare(api, caller, &req.common, "EC2".into()).await?;
     let request =
         Request { demand: launch.demand.clone(), constraints: launch.constraints.clone(), strategies: vec![] };
     let (tasks, failures) = place_and_commit(
@@ -311,7 +315,16 @@ fn place_on_each(
     for reference in references {
         let (other_cluster, id) = arn::scoped_id(reference, "container-instance");
         let arn = api.scope.container_instance(cluster, id);
-        let slot = view.scheduler.slot(&arn).filter(|_| other_cluster.is_none_or(|c| c == cluster));
+        // The view knows instances by their ARN, long or short (containerInstanceLongArnFormat).
+        let short = api.scope.container_instance_as(ArnFormat::Short, cluster, id);
+        let slot = [arn.as_str(), short.as_str()]
+            .into_iter()
+            .find_map(|a| view.scheduler.slot(a))
+            .filter(|_| other_cluster.is_none_or(|c| c == cluster));
+        let arn = match slot.and_then(|s| view.scheduler.node(s)) {
+            Some(node) => node.arn().to_owned(),
+            None => arn,
+        };
         let Some(slot) = slot else {
             let arn = match arn::resource_part(reference) {
                 Some(_) => reference.clone(),
@@ -339,6 +352,8 @@ pub struct ServiceLaunch {
     pub strategies: Vec<Strategy>,
     pub tags: Vec<Tag>,
     pub enable_execute_command: bool,
+    /// The tasks' ARN format: the `taskLongArnFormat` of the principal that created the service.
+    pub format: ArnFormat,
 }
 
 /// Where the service controller wants tasks: `Count` anywhere placement chooses (REPLICA), or one on each of
@@ -370,6 +385,7 @@ pub async fn launch_service_tasks(
         launch_type: "EC2".into(),
         demand,
         constraints,
+        format: spec.format,
     };
     let request =
         Request { demand: launch.demand.clone(), constraints: launch.constraints.clone(), strategies: spec.strategies };
@@ -388,8 +404,9 @@ pub async fn launch_service_tasks(
     .await
 }
 
-/// Checks what RunTask and StartTask share and resolves the task definition.
-async fn prepare(api: &Api, req: &TaskRequest, launch_type: String) -> ApiResult<Launch> {
+/// Checks what RunTask and StartTask share and resolves the task definition. The tasks' ARN format is the
+/// caller's `taskLongArnFormat`; as on ECS, tasks with short ARNs take no tags.
+async fn prepare(api: &Api, caller: &Caller, req: &TaskRequest, launch_type: String) -> ApiResult<Launch> {
     if let Some(s) = &req.started_by
         && s.chars().count() > 128
     {
@@ -419,6 +436,10 @@ async fn prepare(api: &Api, req: &TaskRequest, launch_type: String) -> ApiResult
             ErrorCode::UnsupportedFeatureException,
             "volumeConfigurations (EBS volumes configured at launch) are not supported by Berth.",
         ));
+    }
+    let format = account_settings::arn_format(api, caller, Name::TaskLongArnFormat).await?;
+    if format == ArnFormat::Short {
+        check_short_arn_tags(&req.tags, req.propagate_tags.as_deref(), req.enable_ecs_managed_tags)?;
     }
     let cluster = api.active_cluster(req.cluster.as_deref()).await?.value.cluster_name;
     let Some(stored) = taskdefs::find(api, &req.task_definition).await.ok().flatten() else {
@@ -462,7 +483,22 @@ async fn prepare(api: &Api, req: &TaskRequest, launch_type: String) -> ApiResult
         launch_type,
         demand,
         constraints,
+        format,
     })
+}
+
+/// ECS refuses tags, propagated tags and managed tags for resources that get short ARNs.
+pub(crate) fn check_short_arn_tags(tags: &[Tag], propagate: Option<&str>, managed: Option<bool>) -> ApiResult<()> {
+    if !tags.is_empty() {
+        return Err(account_settings::short_arn_tags_on_create());
+    }
+    if propagate.is_some_and(|p| p != "NONE") {
+        return Err(account_settings::short_arn_propagate_tags());
+    }
+    if managed == Some(true) {
+        return Err(account_settings::short_arn_managed_tags());
+    }
+    Ok(())
 }
 
 fn check_overrides(def: &TaskDefinition, overrides: &TaskOverride) -> ApiResult<()> {
@@ -601,7 +637,7 @@ fn create_tasks(api: &Api, launch: &Launch, view: &View, placed: &[Placement]) -
         };
         let instance = &node.instance;
         let id = uuid::Uuid::new_v4().simple().to_string();
-        let task_arn = api.scope.task(&launch.cluster, &id);
+        let task_arn = api.scope.task_as(launch.format, &launch.cluster, &id);
         let granted = &p.granted;
         let reservation = Reservation {
             cpu: launch.demand.cpu,
@@ -641,7 +677,8 @@ fn create_tasks(api: &Api, launch: &Launch, view: &View, placed: &[Placement]) -
                     assigned_bindings.insert(c.name.clone(), network_bindings);
                 }
                 Container {
-                    container_arn: api.scope.container(
+                    container_arn: api.scope.container_as(
+                        launch.format,
                         &launch.cluster,
                         &id,
                         &uuid::Uuid::new_v4().simple().to_string(),
@@ -875,6 +912,25 @@ pub fn finish_stop(
         ops.push(state::put(&inst.key, &inst.value)?);
     }
     Ok(())
+}
+
+/// The task an ARN names, wherever it is: a task ARN in the short format (`task/<id>`) does not name its cluster,
+/// so each cluster is looked in (task ids are unique).
+pub async fn find_by_arn(api: &Api, task_arn: &str) -> ApiResult<Option<StoredTask>> {
+    let store = api.store.as_ref();
+    let (cluster, id) = arn::scoped_id(task_arn, "task");
+    if id.is_empty() || id.contains('/') {
+        return Ok(None);
+    }
+    if let Some(cluster) = cluster {
+        return Ok(state::get::<StoredTask>(store, &keys::task(cluster, id)).await?.map(|t| t.value));
+    }
+    for c in state::list::<berth_model::cluster::Cluster>(store, keys::CLUSTERS).await? {
+        if let Some(t) = state::get::<StoredTask>(store, &keys::task(&c.value.cluster_name, id)).await? {
+            return Ok(Some(t.value));
+        }
+    }
+    Ok(None)
 }
 
 /// The store key of a task reference (id or ARN) in `cluster`; `None` when it names another cluster's task or is

@@ -9,7 +9,9 @@
 //! limited by the session policies (`Policy` and `PolicyArns`) when given. As on AWS, the account root may not
 //! assume roles, and role chaining is limited to an hour.
 //!
-//! Limits: AssumeRoleWithWebIdentity, SAML, federation tokens and MFA are not served.
+//! AssumeRoleWithWebIdentity ([`web_identity`]) takes tokens of Berth's own OIDC issuer, unauthenticated as on AWS.
+//!
+//! Limits: SAML, federation tokens, other OIDC providers and MFA are not served.
 
 use std::sync::Arc;
 
@@ -24,6 +26,7 @@ use crate::iam::{HandlerFuture, Operation};
 use crate::state::{self, keys};
 
 pub mod session;
+pub mod web_identity;
 
 /// The XML namespace of STS's responses.
 pub const NAMESPACE: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
@@ -48,7 +51,12 @@ macro_rules! handler {
 pub static OPERATIONS: &[Operation] = &[
     Operation { name: "AssumeRole", handler: Some(handler!(assume_role)) },
     Operation { name: "AssumeRoleWithSAML", handler: None },
-    Operation { name: "AssumeRoleWithWebIdentity", handler: None },
+    Operation {
+        name: "AssumeRoleWithWebIdentity",
+        handler: Some(|api: Arc<Api>, _caller: Caller, params: Value| -> HandlerFuture {
+            Box::pin(async move { dispatch_unauthenticated(api, "AssumeRoleWithWebIdentity", params).await })
+        }),
+    },
     Operation { name: "AssumeRoot", handler: None },
     Operation { name: "DecodeAuthorizationMessage", handler: None },
     Operation { name: "GetAccessKeyInfo", handler: Some(handler!(get_access_key_info)) },
@@ -76,6 +84,24 @@ pub async fn dispatch(api: Arc<Api>, caller: Caller, name: &str, params: Value) 
             ErrorCode::InvalidAction,
             format!("Could not find operation {} for version {VERSION}.", berth_model::names::truncate(name, 128)),
         )),
+    }
+}
+
+/// Whether an action is one that STS serves without a signature (the request's token is its credential).
+pub fn is_unauthenticated(action: &str) -> bool {
+    action == "AssumeRoleWithWebIdentity"
+}
+
+/// Runs an action that needs no caller ([`is_unauthenticated`]).
+pub async fn dispatch_unauthenticated(api: Arc<Api>, name: &str, params: Value) -> ApiResult<Value> {
+    let params = if params.is_null() { json!({}) } else { params };
+    match name {
+        "AssumeRoleWithWebIdentity" => {
+            let input = crate::dispatch::decode_input(params)
+                .map_err(|e| ApiError::new(ErrorCode::ValidationError, e.message))?;
+            web_identity::assume_role_with_web_identity(&api, input).await
+        }
+        _ => Err(ApiError::new(ErrorCode::InvalidAction, format!("{name} needs a signed request."))),
     }
 }
 

@@ -40,6 +40,8 @@ pub fn router(api: Arc<Api>) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/metrics", get(crate::metrics::serve))
         .route("/events", get(crate::events::stream))
+        .route("/.well-known/openid-configuration", get(crate::oidc::discovery))
+        .route("/.well-known/jwks.json", get(crate::oidc::jwks))
         .merge(crate::console::router())
         .fallback(ecs_endpoint)
         .with_state(api)
@@ -150,6 +152,15 @@ async fn handle_query(
         _ => QueryService::Iam,
     };
     let fail = |action: Option<String>, e: ApiError| QueryOutcome { action, service, result: Err(e) };
+    let form = if method == axum::http::Method::GET { uri.query().unwrap_or("").as_bytes() } else { &body[..] };
+    // STS's web identity federation is unauthenticated: the token it carries is the credential (a signature, when
+    // one is sent, is ignored, as on AWS).
+    if (service == QueryService::Sts || !headers.contains_key("authorization"))
+        && let Ok(request) = query::parse(form)
+        && crate::sts::is_unauthenticated(&request.action)
+    {
+        return unauthenticated_sts(api, request).await;
+    }
     let signed = SignedRequest {
         method: method.as_str(),
         path: uri.path(),
@@ -161,7 +172,6 @@ async fn handle_query(
         Ok(c) => c,
         Err(e) => return fail(None, e.into()),
     };
-    let form = if method == axum::http::Method::GET { uri.query().unwrap_or("").as_bytes() } else { &body[..] };
     let request = match query::parse(form) {
         Ok(r) => r,
         Err(e) => return fail(None, e),
@@ -197,6 +207,26 @@ async fn handle_query(
     let result = result.unwrap_or_else(|_| {
         tracing::error!(operation = request.action, "handler panicked");
         Err(ApiError::server(format!("{} failed inside the server; it may not have been applied.", request.action)))
+    });
+    QueryOutcome { action, service, result }
+}
+
+/// An STS action that needs no signature ([`crate::sts::is_unauthenticated`]).
+async fn unauthenticated_sts(api: Arc<Api>, request: query::QueryRequest) -> QueryOutcome {
+    let action = Some(request.action.clone());
+    let service = QueryService::Sts;
+    if !request.version.is_empty() && request.version != service.version() {
+        let message = format!(
+            "Could not find operation {} for version {}.",
+            request.action,
+            berth_model::names::truncate(&request.version, 32)
+        );
+        return QueryOutcome { action, service, result: Err(ApiError::new(ErrorCode::InvalidAction, message)) };
+    }
+    let call = crate::sts::dispatch_unauthenticated(api, &request.action, request.params);
+    let result = std::panic::AssertUnwindSafe(call).catch_unwind().await.unwrap_or_else(|_| {
+        tracing::error!(operation = request.action, "handler panicked");
+        Err(ApiError::server(format!("{} failed inside the server.", request.action)))
     });
     QueryOutcome { action, service, result }
 }
@@ -298,6 +328,10 @@ async fn handle(
         (Service::Agent, Some(op))
     } else if let Some(op) = target.strip_prefix(LOGS_TARGET_PREFIX) {
         (Service::Logs, Some(op))
+    } else if let Some(op) = target.strip_prefix(crate::secrets::TARGET_PREFIX) {
+        (Service::SecretsManager, Some(op))
+    } else if let Some(op) = target.strip_prefix(crate::ssm::TARGET_PREFIX) {
+        (Service::Ssm, Some(op))
     } else if let Some(op) = target.strip_prefix(berth_model::utilization::BERTH_TARGET_PREFIX) {
         (Service::Berth, Some(op))
     } else {
@@ -312,7 +346,12 @@ async fn handle(
         body: &body,
     };
     // Clients sign for the service they call: `logs` for CloudWatch Logs, `ecs` for the rest.
-    let signing_name = if matches!(service, Service::Logs) { "logs" } else { "ecs" };
+    let signing_name = match service {
+        Service::Logs => "logs",
+        Service::SecretsManager => crate::secrets::SIGNING_NAME,
+        Service::Ssm => crate::ssm::SIGNING_NAME,
+        Service::Ecs | Service::Agent | Service::Berth => "ecs",
+    };
     let caller = match api.auth.authenticate(&signed, signing_name, api.now()) {
         Ok(c) => c,
         Err(e) => return (None, Err(e.into())),
@@ -343,6 +382,8 @@ async fn handle(
     let authorized_as = match service {
         Service::Ecs => dispatch::find(operation).and_then(|o| o.handler).map(|_| "ecs"),
         Service::Logs => crate::logs::find(operation).and_then(|o| o.handler).map(|_| "logs"),
+        Service::SecretsManager => crate::secrets::find(operation).and_then(|o| o.handler).map(|_| "secretsmanager"),
+        Service::Ssm => crate::ssm::find(operation).and_then(|o| o.handler).map(|_| "ssm"),
         // The agent channel's Poll is ECS's (on the container instance); Berth's own operations are `berth:`.
         Service::Agent if operation == "Poll" => Some("ecs"),
         Service::Agent | Service::Berth => Some("berth"),
@@ -354,13 +395,20 @@ async fn handle(
     }
     // A panic in a handler is a bug; it must still end in an ECS error for this request, not a dropped connection.
     let outcome = match service {
-        Service::Ecs => std::panic::AssertUnwindSafe(dispatch::dispatch(api, operation, input)).catch_unwind().await,
+        // ECS handlers may depend on who asks (account settings).
+        Service::Ecs => {
+            std::panic::AssertUnwindSafe(dispatch::dispatch_as(api, caller, operation, input)).catch_unwind().await
+        }
         Service::Agent => {
             std::panic::AssertUnwindSafe(dispatch::dispatch_agent(api, operation, input)).catch_unwind().await
         }
         Service::Logs => {
             std::panic::AssertUnwindSafe(crate::logs::dispatch(api, operation, input)).catch_unwind().await
         }
+        Service::SecretsManager => {
+            std::panic::AssertUnwindSafe(crate::secrets::dispatch(api, operation, input)).catch_unwind().await
+        }
+        Service::Ssm => std::panic::AssertUnwindSafe(crate::ssm::dispatch(api, operation, input)).catch_unwind().await,
         Service::Berth => {
             std::panic::AssertUnwindSafe(crate::utilization::dispatch(api, operation, input)).catch_unwind().await
         }
@@ -374,6 +422,10 @@ async fn handle(
 
 /// Which dispatch table a target belongs to.
 enum Service {
+    /// Secrets Manager (`secretsmanager`), signed for `secretsmanager`.
+    SecretsManager,
+    /// SSM Parameter Store (`AmazonSSM`), signed for `ssm`.
+    Ssm,
     Ecs,
     Agent,
     /// CloudWatch Logs (`Logs_20140328`), served from the agents' streams.
