@@ -17,6 +17,7 @@ pub mod config;
 pub mod credentials;
 pub mod engine;
 pub mod gpu;
+pub mod identity;
 pub mod link;
 pub mod logs;
 pub mod metadata;
@@ -138,10 +139,21 @@ pub async fn start(config: AgentConfig, runtime: Arc<dyn ContainerRuntime>) -> R
     let instance = registration::register(&client, &config, &info, &gpus, link_setup.as_ref().map(|l| &l.link)).await?;
     let arn = instance.container_instance_arn.clone();
     tracing::info!(instance = %arn, cluster = %config.cluster, "registered");
+    // From here on the agent acts as its instance, not with the key it registered with (see `identity`).
+    let mut tasks = Vec::new();
+    match identity::assume(&client, &config.cluster, &arn).await {
+        Ok(expires) => tasks.push(tokio::spawn(identity::keep(
+            client.clone(),
+            config.access_key.clone(),
+            config.cluster.clone(),
+            arn.clone(),
+            expires,
+        ))),
+        Err(e) => tracing::warn!(error = %e, "no instance identity; the agent acts with its registration key"),
+    }
 
     let registry = metadata::Registry::new(runtime.clone());
     let metrics = stats::AgentMetrics::new(runtime.as_ref());
-    let mut tasks = Vec::new();
     let (link_addr, link, store) = match link_setup {
         Some(LinkSetup { listener, local, link, store }) => {
             tracing::info!(listen = %local, endpoint = %link.endpoint, "agent link endpoint");

@@ -1,6 +1,7 @@
 //! A client for Berth's JSON 1.1 API: every call signed with SigV4 (service `ecs`, or `logs` for CloudWatch Logs), errors decoded from the
 //! `{"__type", "message"}` body. The agent, the CLI and the benchmarks all talk to the server through it.
 
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, SystemTime};
 
 use aws_credential_types::Credentials;
@@ -58,7 +59,8 @@ pub struct Client {
     url: String,
     host: String,
     region: String,
-    identity: Identity,
+    /// Shared by the client's clones, so [`Client::use_credentials`] switches every one of them.
+    identity: Arc<RwLock<Identity>>,
 }
 
 impl std::fmt::Debug for Client {
@@ -96,7 +98,7 @@ impl Client {
             builder = builder.tls_certs_only(certs);
         }
         let http = builder.build().map_err(|e| transport(with_causes(&e)))?;
-        let identity = Credentials::new(&key.access_key_id, &key.secret_access_key, None, None, "berth").into();
+        let identity = Arc::new(RwLock::new(identity_of(key, None)));
         let host = endpoint
             .trim_start_matches("http://")
             .trim_start_matches("https://")
@@ -109,6 +111,23 @@ impl Client {
 
     pub fn endpoint(&self) -> &str {
         &self.endpoint
+    }
+
+    /// Signs from now on with `key` (and `session_token`, for temporary credentials), in this client and every
+    /// clone of it: an agent switching to its instance identity, or renewing it.
+    pub fn use_credentials(&self, key: &AccessKey, session_token: Option<&str>) {
+        *self.identity.write().unwrap_or_else(PoisonError::into_inner) = identity_of(key, session_token);
+    }
+
+    /// A client of the same endpoint, region and connection pool with an identity of its own: `key` with its
+    /// session token (temporary credentials, such as a task's execution role that the agent acts as for the task).
+    /// [`Client::use_credentials`] on either leaves the other as it is.
+    pub fn with_session(&self, key: &AccessKey, session_token: &str) -> Client {
+        Client { identity: Arc::new(RwLock::new(identity_of(key, Some(session_token)))), ..self.clone() }
+    }
+
+    fn current_identity(&self) -> Identity {
+        self.identity.read().unwrap_or_else(PoisonError::into_inner).clone()
     }
 
     /// Calls an ECS operation and decodes its output.
@@ -147,8 +166,9 @@ impl Client {
         let url = format!("{}{path_and_query}", self.endpoint);
         let mut signed: Vec<(&str, &str)> = vec![("host", self.host.as_str())];
         signed.extend(headers.iter().copied());
+        let identity = self.current_identity();
         let params = aws_sigv4::sign::v4::SigningParams::builder()
-            .identity(&self.identity)
+            .identity(&identity)
             .region(&self.region)
             .name("ecs")
             .time(SystemTime::now())
@@ -181,8 +201,8 @@ impl Client {
         Ok(ByteStream { response, endpoint: self.endpoint.clone() })
     }
 
-    /// Signs and sends one request; returns the status and the whole body. Logs targets are signed for `logs`,
-    /// every other one for `ecs`.
+    /// Signs and sends one request; returns the status and the whole body, signed for the target's service
+    /// ([`signing_name`]).
     pub async fn send(
         &self,
         target: &str,
@@ -191,10 +211,11 @@ impl Client {
     ) -> Result<(u16, Vec<u8>), ClientError> {
         let headers =
             [("content-type", "application/x-amz-json-1.1"), ("x-amz-target", target), ("host", self.host.as_str())];
+        let identity = self.current_identity();
         let params = aws_sigv4::sign::v4::SigningParams::builder()
-            .identity(&self.identity)
+            .identity(&identity)
             .region(&self.region)
-            .name(if target.starts_with(LOGS_TARGET_PREFIX) { "logs" } else { "ecs" })
+            .name(signing_name(target))
             .time(SystemTime::now())
             .settings(SigningSettings::default())
             .build()
@@ -254,4 +275,22 @@ fn with_causes(e: &dyn std::error::Error) -> String {
         source = cause.source();
     }
     out
+}
+
+fn identity_of(key: &AccessKey, session_token: Option<&str>) -> Identity {
+    Credentials::new(&key.access_key_id, &key.secret_access_key, session_token.map(str::to_owned), None, "berth").into()
+}
+
+/// The service a target's requests are signed for: `logs`, `secretsmanager` and `ssm` by their prefixes, `ecs` for
+/// ECS and Berth's own operations.
+pub fn signing_name(target: &str) -> &'static str {
+    if target.starts_with(LOGS_TARGET_PREFIX) {
+        "logs"
+    } else if target.starts_with("secretsmanager.") {
+        "secretsmanager"
+    } else if target.starts_with("AmazonSSM.") {
+        "ssm"
+    } else {
+        "ecs"
+    }
 }

@@ -192,3 +192,24 @@ pub mod labels {
     pub const TASK_DEFINITION_FAMILY: &str = "berth.task-definition-family";
     pub const TASK_DEFINITION_VERSION: &str = "berth.task-definition-version";
 }
+
+/// The agent operation `GetInstanceCredentials`: after registering with its key, an agent asks for the credentials
+/// of its container instance's identity, and signs everything else with them; it renews them with themselves.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InstanceCredentialsRequest {
+    pub cluster: String,
+    pub container_instance: String,
+}
+
+/// The answer to [`InstanceCredentialsRequest`]: a session that may call only the agent operations for that
+/// instance and the state reports of its tasks.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InstanceCredentials {
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    pub session_token: String,
+    /// Seconds since the epoch.
+    pub expiration: f64,
+}

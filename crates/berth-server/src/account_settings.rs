@@ -168,7 +168,8 @@ impl Principal {
     /// The principal a caller's settings belong to (a role session's is its role).
     pub fn of(caller: &Caller) -> Principal {
         match caller {
-            Caller::Root => Principal::Root,
+            // An agent's instance identity creates nothing; the account default applies to it.
+            Caller::Root | Caller::Instance { .. } => Principal::Root,
             Caller::User { name, .. } => Principal::User(name.clone()),
             Caller::Role { name, .. } => Principal::Role(name.clone()),
         }

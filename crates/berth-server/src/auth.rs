@@ -84,6 +84,9 @@ pub enum Caller {
         /// A task role's session: the task, whose end ends the session.
         task: Option<String>,
     },
+    /// The agent of a container instance, with the session `GetInstanceCredentials` gave it: it may call the agent
+    /// operations for that instance and its tasks, and nothing else ([`crate::authz::instance`]).
+    Instance { cluster: String, instance_arn: String, access_key_id: String },
 }
 
 /// What the cache knows of a key.
@@ -200,6 +203,9 @@ impl Auth {
                 access_key_id: id,
                 task: claims.task,
             },
+            Subject::Instance { cluster, instance } => {
+                Caller::Instance { cluster, instance_arn: instance, access_key_id: id }
+            }
         })
     }
 

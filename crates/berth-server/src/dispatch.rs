@@ -186,6 +186,10 @@ pub static OPERATIONS: &[Operation] = &[
 pub static AGENT_OPERATIONS: &[Operation] = &[
     Operation { name: "GetTaskCredentials", handler: Some(handler!(ops::agent::get_task_credentials)) },
     Operation { name: "GetTaskWebIdentityToken", handler: Some(handler!(ops::agent::get_task_web_identity_token)) },
+    Operation {
+        name: "GetInstanceCredentials",
+        handler: Some(handler!(ops::instance_identity::get_instance_credentials)),
+    },
     Operation { name: "GetLinkCertificate", handler: Some(handler!(ops::link::get_link_certificate)) },
     Operation { name: "Poll", handler: Some(handler!(ops::agent::poll)) },
     Operation { name: "SubmitTaskStats", handler: Some(handler!(ops::agent::submit_task_stats)) },

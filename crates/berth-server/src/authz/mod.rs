@@ -24,6 +24,7 @@ use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::iam::entities::{Identity, Kind};
 use crate::iam::policies::load_policy;
 
+pub mod instance;
 pub mod reference;
 mod targets;
 
@@ -69,6 +70,19 @@ pub async fn authorize(
     // As on AWS, anyone may ask who they are.
     if matches!(caller, Caller::Root) || (service == "sts" && operation == "GetCallerIdentity") {
         return Ok(());
+    }
+    // An agent's instance identity: its own instance's agent operations only, whatever policies say.
+    if let Caller::Instance { cluster, instance_arn, .. } = caller {
+        if instance::allows(api, cluster, instance_arn, operation, input).await? {
+            return Ok(());
+        }
+        return Err(ApiError::new(
+            ErrorCode::AccessDeniedException,
+            format!(
+                "User: {instance_arn} is not authorized to perform: {service}:{operation} on resource: * because an \
+                 agent's instance identity may only call the agent operations for its own instance and tasks"
+            ),
+        ));
     }
     let who = match Who::of(api, caller).await {
         Ok(who) => who,
@@ -116,6 +130,8 @@ impl Who {
         let account = &api.scope.account_id;
         match caller {
             Caller::Root => Err(format!("arn:aws:iam::{account}:root")),
+            // Authorized by `instance` before policies are looked at.
+            Caller::Instance { instance_arn, .. } => Err(instance_arn.clone()),
             Caller::User { name, .. } => {
                 let Ok(user) = crate::iam::load(api, Kind::User, name).await else {
                     return Err(crate::iam::entities::arn(Kind::User, account, "/", name));

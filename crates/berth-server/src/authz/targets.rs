@@ -378,7 +378,7 @@ async fn iam(api: &Api, caller: &Caller, action: &Action, input: &Value) -> ApiR
             "user" => {
                 let name = str_field(input, "UserName").map(str::to_owned).or_else(|| match caller {
                     Caller::User { name, .. } => Some(name.clone()),
-                    Caller::Root | Caller::Role { .. } => None,
+                    Caller::Root | Caller::Role { .. } | Caller::Instance { .. } => None,
                 });
                 match name {
                     Some(n) => Some(identity_arn(api, Kind::User, &n, input).await),

@@ -26,7 +26,7 @@ fn user_of(caller: &Caller, named: Option<&str>) -> ApiResult<Option<String>> {
     match (named, caller) {
         (Some(n), _) => Ok(Some(n.to_owned())),
         (None, Caller::User { name, .. }) => Ok(Some(name.clone())),
-        (None, Caller::Role { .. }) => Err(super::not_a_user()),
+        (None, Caller::Role { .. } | Caller::Instance { .. }) => Err(super::not_a_user()),
         (None, Caller::Root) => Ok(None),
     }
 }

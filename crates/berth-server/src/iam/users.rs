@@ -72,7 +72,7 @@ pub async fn get_user(api: &Api, caller: &Caller, req: GetUserRequest) -> ApiRes
     let name = match (&req.user_name, caller) {
         (Some(name), _) => name.clone(),
         (None, Caller::User { name, .. }) => name.clone(),
-        (None, Caller::Role { .. }) => return Err(super::not_a_user()),
+        (None, Caller::Role { .. } | Caller::Instance { .. }) => return Err(super::not_a_user()),
         // The account root describes itself: IAM answers with the root's ARN and the account id.
         (None, Caller::Root) => {
             return Ok(json!({ "User": {

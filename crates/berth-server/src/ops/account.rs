@@ -99,6 +99,7 @@ fn caller_arn_hint(account: &str, caller: &Caller) -> String {
         Caller::Root => format!("arn:aws:iam::{account}:root"),
         Caller::User { name, .. } => format!("arn:aws:iam::{account}:user/{name}"),
         Caller::Role { name, session, .. } => crate::sts::assumed_role_arn(account, name, session),
+        Caller::Instance { instance_arn, .. } => instance_arn.clone(),
     }
 }
 

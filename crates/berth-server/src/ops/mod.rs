@@ -5,6 +5,7 @@ pub mod account;
 pub mod agent;
 pub mod attributes;
 pub mod clusters;
+pub mod instance_identity;
 pub mod instances;
 pub mod link;
 pub mod services;

@@ -134,6 +134,10 @@ pub async fn get_caller_identity(api: &Api, caller: &Caller, _req: Empty) -> Api
                 "Arn": assumed_role_arn(account, name, session),
             })
         }
+        Caller::Instance { instance_arn, .. } => {
+            let id = instance_arn.rsplit('/').next().unwrap_or(instance_arn);
+            json!({ "UserId": id, "Account": account, "Arn": instance_arn })
+        }
     })
 }
 
@@ -192,6 +196,9 @@ pub async fn assume_role(api: &Api, caller: &Caller, req: AssumeRoleRequest) -> 
             Err(_) => entities::arn(Kind::User, &account, "/", name),
         },
         Caller::Role { name, session, .. } => assumed_role_arn(&account, name, session),
+        Caller::Instance { .. } => {
+            return Err(ApiError::new(ErrorCode::AccessDenied, "An agent's instance identity may not assume roles."));
+        }
     };
     check_session_name(&req.role_session_name)?;
     if req.serial_number.is_some() {
@@ -251,7 +258,7 @@ pub async fn assume_role(api: &Api, caller: &Caller, req: AssumeRoleRequest) -> 
             berth_policy::Principal::user(&account, &path, name)
         }
         Caller::Role { name, session, .. } => berth_policy::Principal::assumed_role(&account, name, session),
-        Caller::Root => berth_policy::Principal::root(&account),
+        Caller::Root | Caller::Instance { .. } => berth_policy::Principal::root(&account),
     };
     let mut context = berth_policy::Context::new().with_principal(&principal);
     context.set("sts:RoleSessionName", vec![req.role_session_name.clone()]);
@@ -447,7 +454,7 @@ pub async fn get_session_token(api: &Api, caller: &Caller, req: GetSessionTokenR
         Caller::Root => (session::Subject::Root, 3600),
         Caller::User { access_key_id, .. } if access_key_id.starts_with("ASIA") => return Err(refused()),
         Caller::User { name, .. } => (session::Subject::User { name: name.clone() }, 129_600),
-        Caller::Role { .. } => return Err(refused()),
+        Caller::Role { .. } | Caller::Instance { .. } => return Err(refused()),
     };
     let duration = req.duration_seconds.unwrap_or(43_200.min(max));
     if !(900..=max).contains(&duration) {

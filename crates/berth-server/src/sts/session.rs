@@ -22,6 +22,8 @@ pub enum Subject {
     User { name: String },
     /// AssumeRole: the role and the session's name.
     Role { name: String, session: String },
+    /// A container instance's agent (`GetInstanceCredentials`): only the agent operations of that instance.
+    Instance { cluster: String, instance: String },
 }
 
 /// What a session token says.
