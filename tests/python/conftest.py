@@ -321,6 +321,15 @@ def berth(server_factory):
         if "agent not started" in srv.stderr():
             break
         time.sleep(0.05)
+    # Registered is not yet connected: until the agent polls for work, placement on it fails with AGENT.
+    if state and state.exists():
+        arn = json.loads(state.read_text())["containerInstanceArn"]
+        ecs = srv.client()
+        while time.monotonic() < deadline and srv.proc.poll() is None:
+            found = ecs.describe_container_instances(cluster="default", containerInstances=[arn])["containerInstances"]
+            if found and found[0]["agentConnected"]:
+                break
+            time.sleep(0.05)
     return srv
 
 

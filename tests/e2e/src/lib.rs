@@ -184,15 +184,41 @@ impl Berth {
     }
 
     /// Waits until the local agent has registered and connected; returns its instance ARN.
+    ///
+    /// Registered is not enough: the agent writes its state file on registration, then fetches its instance's
+    /// session and only then polls for work, and until it does the instance is `agentConnected: false` and a
+    /// RunTask right then fails placement with AGENT.
     pub fn wait_agent(&self) -> String {
         let deadline = Instant::now() + Duration::from_secs(30);
-        while Instant::now() < deadline {
+        let arn = loop {
             if let Some(arn) = self.instance_arn() {
-                return arn;
+                break arn;
+            }
+            if Instant::now() > deadline {
+                panic!("the agent did not register within 30 s: {:?}", self.stderr_lines.lock().expect("lock"));
             }
             std::thread::sleep(Duration::from_millis(20));
-        }
-        panic!("the agent did not register within 30 s: {:?}", self.stderr_lines.lock().expect("lock"));
+        };
+        // Its own thread and runtime: callers are sync helpers called from async tests of either runtime flavour.
+        let ecs = self.ecs();
+        let instance = arn.clone();
+        let connected = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
+            rt.block_on(async {
+                while Instant::now() < deadline {
+                    let described = ecs.describe_container_instances().container_instances(&instance).send().await;
+                    if described.is_ok_and(|d| d.container_instances().first().is_some_and(|ci| ci.agent_connected())) {
+                        return true;
+                    }
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                false
+            })
+        })
+        .join()
+        .expect("the wait for the agent");
+        assert!(connected, "the agent did not connect within 30 s: {:?}", self.stderr_lines.lock().expect("lock"));
+        arn
     }
 
     /// Sends SIGKILL to the process (server and agent die at once; containers keep running).
