@@ -28,7 +28,8 @@ pub struct AgentConfig {
     pub access_key: AccessKey,
     /// The cluster to join.
     pub cluster: String,
-    /// Where the agent keeps its state file (the instance ARN) and registry credentials (`secrets/`).
+    /// Where the agent keeps its state file (the instance ARN), log streams, per-task files (`tasks/`) and the files
+    /// it mounts into containers (`task-support/`: the env shim, Berth's CA).
     pub data_dir: PathBuf,
     /// `ecs.availability-zone` of this host.
     pub availability_zone: Option<String>,
@@ -72,10 +73,6 @@ impl AgentConfig {
     /// The state file holding this host's registration.
     pub fn state_file(&self) -> PathBuf {
         self.data_dir.join("agent-state.json")
-    }
-
-    pub fn secrets_dir(&self) -> PathBuf {
-        self.data_dir.join("secrets")
     }
 
     /// Where the host's log streams live.

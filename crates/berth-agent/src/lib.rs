@@ -24,6 +24,7 @@ pub mod metadata;
 pub mod registration;
 pub mod reporter;
 pub mod runtime;
+pub mod secrets;
 pub mod stats;
 
 pub use config::{AgentConfig, GpuDiscovery, HostPortRange};
@@ -249,9 +250,10 @@ pub async fn start(config: AgentConfig, runtime: Arc<dyn ContainerRuntime>) -> R
             default_stop_timeout: config.default_stop_timeout,
             metadata_endpoint,
             credentials_endpoint,
-            secrets_dir: Some(config.secrets_dir()),
             cleanup_wait: config.cleanup_wait,
             tasks_dir: Some(config.data_dir.join("tasks")),
+            support_dir: Some(config.data_dir.join("task-support")),
+            ca_bundle: config.ca_bundle.clone(),
         },
         reports_tx,
         registry,
@@ -261,6 +263,7 @@ pub async fn start(config: AgentConfig, runtime: Arc<dyn ContainerRuntime>) -> R
         config.cluster.clone(),
         arn.clone(),
     )));
+    engine.set_secrets_source(Arc::new(secrets::ServerSecrets::new(client.clone())));
     tasks.push(tokio::spawn(reporter::run(client.clone(), reports_rx)));
     // Subscribe to runtime events before looking at existing containers, so an exit in between is not missed.
     {

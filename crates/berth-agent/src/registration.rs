@@ -128,6 +128,10 @@ pub fn attributes(config: &AgentConfig, info: &RuntimeInfo, gpus: &HostGpus) -> 
         "task-cpu-mem-limit",
         "execution-role-awslogs",
         "private-registry-authentication.secretsmanager",
+        "secrets.asm.environment-variables",
+        "secrets.ssm.environment-variables",
+        "secrets.asm.bootstrap.log-driver",
+        "secrets.ssm.bootstrap.log-driver",
         "pid-ipc-namespace-sharing",
         "network.container-port-range",
     ] {

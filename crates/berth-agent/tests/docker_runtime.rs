@@ -258,7 +258,10 @@ async fn environment_command_and_labels_arrive() {
     assert_eq!(state.image, IMAGE);
     assert!(state.image_id.starts_with("sha256:"), "{state:?}");
     let (started, finished) = (state.started_at.unwrap(), state.finished_at.unwrap());
-    assert!(started <= finished && state.created_at.unwrap() <= started, "{state:?}");
+    // Docker may stamp a container that exits at once as finished a little before it stamps it started (the exit
+    // event can be handled before the start's bookkeeping), so only creation is ordered against both.
+    let created = state.created_at.unwrap();
+    assert!(created <= started && created <= finished && (finished - started).abs() < 60.0, "{state:?}");
 }
 
 /// `sh` ignores SIGTERM (and as PID 1 would anyway), so only the SIGKILL after the timeout ends it: 128 + 9.
@@ -551,4 +554,76 @@ async fn bridge_container_reads_its_credentials_on_169_254_170_2() {
     assert_eq!(mine["Expiration"], "2033-05-18T03:33:20Z", "{output}");
     assert!(output.contains("403 Forbidden") && output.contains("refused"), "{output}");
     assert_eq!(state.exit_code, Some(0));
+}
+
+/// The env shim in the test image (a static busybox: no libc in the image): the container's real command runs with
+/// the secrets from its file in its environment, as root and as another user, while `docker inspect` shows
+/// neither the values nor the variables.
+#[tokio::test]
+async fn the_env_shim_gives_a_container_its_secrets_without_docker_s_environment() {
+    use berth_agent::secrets::shim;
+    let cleanup = Cleanup::new();
+    let rt = runtime().await;
+    let root = tempfile::tempdir().unwrap();
+    let shim_path = shim::install(&root.path().join("support")).unwrap();
+    let dir = shim::container_dir(&root.path().join("tasks"), "t1", "app");
+    let token = format!("hf_{}", cleanup.id);
+    let entries = [("HF_TOKEN".to_owned(), token.clone()), ("MULTI".to_owned(), "line one\nline two".to_owned())];
+    shim::write_env(&dir, &shim::encode("app", &entries).unwrap()).unwrap();
+
+    // The image's own command, for a definition that sets none: the test image runs `sh`.
+    let image = rt.image_command(IMAGE).await.unwrap();
+    assert_eq!((image.entrypoint.as_slice(), image.cmd.as_slice()), (&[][..], &["sh".to_owned()][..]));
+
+    // (This test's container prints the token so the test can compare; a real task's output is its own business.)
+    let check = r#"test "$MULTI" = "$(printf 'line %s\nline %s' one two)" && test "$PLAIN" = 1 && echo "token=$HF_TOKEN ok as $(id -u) in $(pwd)""#;
+    for (name, user) in [("root", None), ("app", Some("1000"))] {
+        let mut spec = cleanup.spec(
+            name,
+            json!({"command": ["sh", "-c", check], "environment": [{"name": "PLAIN", "value": "1"}],
+                   "workingDirectory": "/tmp", "user": user}),
+        );
+        spec.volumes = BTreeMap::from([
+            ("secrets".to_owned(), VolumeSource::HostPath(dir.to_string_lossy().into_owned())),
+            ("shim".to_owned(), VolumeSource::HostPath(shim_path.to_string_lossy().into_owned())),
+        ]);
+        spec.definition.mount_points = serde_json::from_value(json!([
+            {"sourceVolume": "secrets", "containerPath": shim::SECRETS_DIR, "readOnly": true},
+            {"sourceVolume": "shim", "containerPath": shim::SHIM_PATH, "readOnly": true},
+        ]))
+        .unwrap();
+        let needs = shim::needs_image(&spec.definition);
+        shim::wrap(&mut spec.definition, needs.then_some(&image)).unwrap();
+        let id = run(&rt, &spec).await;
+        let state = wait_exit(&rt, &id).await;
+        let output = logs(&id);
+        let uid = user.unwrap_or("0");
+        assert_eq!(state.exit_code, Some(0), "{name}: {output}");
+        assert!(output.contains(&format!("token={token} ok as {uid} in /tmp")), "{name}: {output}");
+        let inspect = Command::new("docker").args(["inspect", &id]).output().unwrap();
+        let inspect = String::from_utf8_lossy(&inspect.stdout);
+        assert!(!inspect.contains(&token) && !inspect.contains("line two"), "docker inspect shows a secret: {inspect}");
+        let config: Value = serde_json::from_str(&inspect).unwrap();
+        let env = config[0]["Config"]["Env"].to_string();
+        assert!(!env.contains("HF_TOKEN") && !env.contains("MULTI"), "{env}");
+        assert_eq!(config[0]["Config"]["Entrypoint"], json!([shim::SHIM_PATH, "/run/berth/secrets/env"]));
+        assert_eq!(config[0]["Config"]["Cmd"], json!(["sh", "-c", check]));
+    }
+
+    // Without its file the container does not run its command at all.
+    std::fs::remove_file(dir.join(shim::ENV_FILE)).unwrap();
+    let mut spec = cleanup.spec("nofile", json!({"command": ["echo", "ran"]}));
+    spec.volumes = BTreeMap::from([
+        ("secrets".to_owned(), VolumeSource::HostPath(dir.to_string_lossy().into_owned())),
+        ("shim".to_owned(), VolumeSource::HostPath(shim_path.to_string_lossy().into_owned())),
+    ]);
+    spec.definition.mount_points = serde_json::from_value(json!([
+        {"sourceVolume": "secrets", "containerPath": shim::SECRETS_DIR, "readOnly": true},
+        {"sourceVolume": "shim", "containerPath": shim::SHIM_PATH, "readOnly": true},
+    ]))
+    .unwrap();
+    shim::wrap(&mut spec.definition, Some(&image)).unwrap();
+    let (state, output) = run_to_exit(&rt, &spec).await;
+    assert_eq!(state.exit_code, Some(127), "{output}");
+    assert!(output.contains("cannot read the secrets file") && !output.contains("ran\n"), "{output}");
 }

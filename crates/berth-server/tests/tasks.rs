@@ -549,3 +549,59 @@ async fn an_agent_gets_credentials_for_its_tasks_roles_only() {
     w.report(&arn, "STOPPED", "STOPPED", Some(0)).await;
     assert!(ask(&on, &arn).await.is_err());
 }
+
+/// A task's execution role: its agent gets a session of it (`role: "execution"`), for the secrets and registry
+/// credentials it resolves at the task's start, under the same rules as the task role (the task on its own instance,
+/// a role that trusts ecs-tasks.amazonaws.com); a task without one has none.
+#[tokio::test]
+async fn an_agent_gets_credentials_for_its_tasks_execution_role() {
+    let w = world(Duration::from_secs(60), Duration::from_secs(3600)).await;
+    let host = w.host(2048, 4096).await;
+    // Definitions with secrets need agents that resolve them, as ECS's.
+    let attribute = json!({"name": "ecs.capability.secrets.ssm.environment-variables", "targetId": host});
+    w.ok("PutAttributes", json!({"attributes": [attribute]})).await;
+    let trust = json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
+    .to_string();
+    berth_server::iam::dispatch(
+        w.api.clone(),
+        berth_server::auth::Caller::Root,
+        "CreateRole",
+        json!({"RoleName": "exec", "AssumeRolePolicyDocument": trust}),
+    )
+    .await
+    .unwrap();
+    w.ok(
+        "RegisterTaskDefinition",
+        json!({"family": "with-secrets", "executionRoleArn": "arn:aws:iam::000000000000:role/exec",
+               "containerDefinitions": [{"name": "web", "image": "berth-test/busybox", "memory": 64,
+                   "secrets": [{"name": "TOKEN", "valueFrom": "/app/token"}]}]}),
+    )
+    .await;
+    w.ok(
+        "RegisterTaskDefinition",
+        json!({"family": "plain", "containerDefinitions": [{"name": "web", "image": "berth-test/busybox", "memory": 64}]}),
+    )
+    .await;
+    let run = |family: &str| {
+        let body = json!({"taskDefinition": family});
+        let w = &w;
+        async move { w.ok("RunTask", body).await["tasks"][0].clone() }
+    };
+    let ask = |task: &Value, role: &str| {
+        let body = json!({"cluster": "default", "containerInstance": task["containerInstanceArn"],
+                          "task": task["taskArn"], "role": role});
+        dispatch_agent(w.api.clone(), "GetTaskCredentials", body)
+    };
+    let task = run("with-secrets").await;
+    assert_eq!(task["containerInstanceArn"], json!(host));
+    let creds = ask(&task, "execution").await.expect("credentials of the execution role");
+    assert_eq!(creds["RoleArn"], "arn:aws:iam::000000000000:role/exec");
+    let claims = w.api.auth.sessions().open(creds["Token"].as_str().unwrap(), w.api.now()).expect("a sealed session");
+    assert_eq!(claims.task.as_deref(), task["taskArn"].as_str());
+    // The definition has no task role.
+    assert!(ask(&task, "task").await.is_err());
+    let plain = run("plain").await;
+    let e = ask(&plain, "execution").await.unwrap_err();
+    assert!(e.message.contains("has no such role"), "{}", e.message);
+}

@@ -16,6 +16,8 @@
 //! - [`host`]: making 169.254.170.2 an address of the host.
 //! - [`web_identity`]: tokens of Berth's OIDC issuer for containers that ask for them (agent operation
 //!   `GetTaskWebIdentityToken`), in files the AWS SDKs read through `AWS_WEB_IDENTITY_TOKEN_FILE`.
+//! - [`ca`]: Berth's CA, mounted into the containers of tasks with a role and named by `AWS_CA_BUNDLE`, so the SDKs
+//!   inside can reach an HTTPS Berth.
 //!
 //! The engine decides when (`engine::task`): the fetch happens at task start, before images and containers; the
 //! entry goes when the task stops.
@@ -31,8 +33,9 @@
 //!   the bridge gateway instead: clients that do not check the host (curl, custom code) still work, but the AWS SDKs
 //!   refuse that URI.
 //! - Anyone who can inspect the containers on the host (the Docker socket) sees the tokens, as on ECS.
-//! - Only the task role is served; the execution role (`TaskRole::Execution`) would come from the same source and
-//!   could use the same store and refresher, for the agent's own use.
+//! - Only the task role is served. The execution role's credentials (`TaskRole::Execution`) come from the same
+//!   source, fetched with [`fetch_for_start`] for tasks that need them (secrets, registry credentials; see
+//!   [`crate::secrets`]); the agent keeps them in memory while the task starts and never serves them.
 
 use std::collections::HashMap;
 use std::sync::{Arc, PoisonError, RwLock};
@@ -48,6 +51,7 @@ use tracing::{info, warn};
 
 use crate::channel::Backoff;
 
+pub mod ca;
 pub mod host;
 pub mod web_identity;
 
@@ -276,26 +280,39 @@ pub async fn fetch_for_start(
     role: TaskRole,
     role_arn: &str,
 ) -> Result<TaskCredentials, String> {
+    fetch_with_retries(source, task_arn, role, role_arn).await.map_err(|e| match e {
+        FetchError::Refused { .. } => assume_role_failure(role_arn),
+        FetchError::Unavailable(e) => format!(
+            "ResourceInitializationError: unable to get credentials for the task role '{role_arn}' from the server: {e}"
+        ),
+    })
+}
+
+/// Fetches `role`'s credentials for a task's start: a server that does not answer (or fails) is retried with
+/// backoff for up to [`START_FETCH_DEADLINE`], a refusal is final; the error is the last one.
+pub async fn fetch_with_retries(
+    source: &dyn CredentialsSource,
+    task_arn: &str,
+    role: TaskRole,
+    role_arn: &str,
+) -> Result<TaskCredentials, FetchError> {
     let deadline = tokio::time::Instant::now() + START_FETCH_DEADLINE;
     let mut backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(10));
     loop {
         match source.fetch(task_arn, role).await {
             Ok(credentials) => return Ok(credentials),
             Err(FetchError::Refused { code, message }) => {
-                warn!(task = %task_arn, role = %role_arn, %code, %message, "the server refused the task role's credentials");
-                return Err(assume_role_failure(role_arn));
+                warn!(task = %task_arn, role = %role_arn, %code, %message, "the server refused the role's credentials");
+                return Err(FetchError::Refused { code, message });
             }
             Err(FetchError::Unavailable(e)) => {
                 let delay = backoff.next_delay();
                 if tokio::time::Instant::now() + delay > deadline {
-                    warn!(task = %task_arn, role = %role_arn, error = %e, "no credentials for the task role; giving up");
-                    return Err(format!(
-                        "ResourceInitializationError: unable to get credentials for the task role '{role_arn}' \
-                         from the server: {e}"
-                    ));
+                    warn!(task = %task_arn, role = %role_arn, error = %e, "no credentials for the role; giving up");
+                    return Err(FetchError::Unavailable(e));
                 }
                 warn!(task = %task_arn, role = %role_arn, error = %e, retry_in_ms = delay.as_millis() as u64,
-                    "no credentials for the task role yet; retrying");
+                    "no credentials for the role yet; retrying");
                 tokio::time::sleep(delay).await;
             }
         }

@@ -4,7 +4,8 @@
 //! - [`Engine::apply_manifest`] reconciles with the server's full list of the instance's tasks: it starts an actor
 //!   (`task`) for each new task, forwards stops, and cleans up tasks that left the manifest.
 //! - Each task's actor owns the task: its task role credentials and web identity tokens (fetched before anything
-//!   else, served until it stops; see [`crate::credentials`]), images (`spec` for registry credentials), volumes,
+//!   else, served until it stops; see [`crate::credentials`]), its secrets and registry credentials (resolved with
+//!   the execution role before any image; see [`crate::secrets`]), images, volumes,
 //!   containers created in `volumesFrom` order and started in `dependsOn` order (`deps`), stops in reverse order,
 //!   reports and metadata (`snapshot`).
 //! - [`Engine::run_events`] routes runtime events (die, oom, health) to the actors by the task ARN label.
@@ -24,6 +25,7 @@ use tracing::{info, warn};
 use crate::credentials::CredentialsSource;
 use crate::metadata::Registry;
 use crate::runtime::{ContainerRuntime, ContainerState, RuntimeError, RuntimeEvent};
+use crate::secrets::SecretsSource;
 
 mod deps;
 mod snapshot;
@@ -53,15 +55,19 @@ pub struct EngineConfig {
     /// Base URL containers reach the task credentials route at: `http://169.254.170.2:<metadata port>` when the
     /// host has that address, else the metadata endpoint's. `None`: tasks with a task role cannot start.
     pub credentials_endpoint: Option<String>,
-    /// Where private registry credentials live: `repositoryCredentials.credentialsParameter` `.../<name>` is the
-    /// file `<secrets_dir>/<name>` holding `{"username": ..., "password": ...}`.
-    pub secrets_dir: Option<PathBuf>,
     /// How long a stopped task's containers stay on the host after the task left the manifest (ECS keeps them
     /// 3 h, ECS_ENGINE_TASK_CLEANUP_WAIT_DURATION), so they can still be inspected.
     pub cleanup_wait: Duration,
-    /// Where per-task files live on the host (`<data dir>/tasks`): the web identity tokens mounted into containers
-    /// (see [`crate::credentials::web_identity`]). `None`: containers that ask for a token cannot start.
+    /// Where per-task files live on the host (`<data dir>/tasks`): the web identity tokens and secrets mounted into
+    /// containers (see [`crate::credentials::web_identity`], [`crate::secrets::shim`]). `None`: containers that ask
+    /// for a token or have secrets cannot start.
     pub tasks_dir: Option<PathBuf>,
+    /// Where the files the agent mounts into many containers live (`<data dir>/task-support`): the env shim, written
+    /// when a task first needs it, and Berth's CA. `None`: containers with secrets cannot start.
+    pub support_dir: Option<PathBuf>,
+    /// Berth's CA (PEM) the agent trusts the server with; containers of tasks with a task role get it (see
+    /// [`crate::credentials::ca`]).
+    pub ca_bundle: Option<String>,
 }
 
 impl Default for EngineConfig {
@@ -73,9 +79,10 @@ impl Default for EngineConfig {
             default_stop_timeout: Duration::from_secs(30),
             metadata_endpoint: None,
             credentials_endpoint: None,
-            secrets_dir: None,
             cleanup_wait: Duration::from_secs(3600),
             tasks_dir: None,
+            support_dir: None,
+            ca_bundle: None,
         }
     }
 }
@@ -91,6 +98,11 @@ pub(crate) struct Ctx {
     /// Where task role credentials come from (the server, through `GetTaskCredentials`); unset, tasks with a role
     /// cannot start.
     pub credentials: std::sync::OnceLock<Arc<dyn CredentialsSource>>,
+    /// Where secret values come from (the server's Secrets Manager and SSM, as the execution role); unset, tasks
+    /// with secrets or registry credentials cannot start.
+    pub secrets: std::sync::OnceLock<Arc<dyn SecretsSource>>,
+    /// Berth's CA on the host, for the containers of tasks with a role (written when the engine starts).
+    pub task_ca: Option<PathBuf>,
 }
 
 /// How long a container's removal waits for its output to be shipped.
@@ -133,6 +145,16 @@ impl Engine {
         reports: mpsc::UnboundedSender<TaskStateChange>,
         metadata: Arc<Registry>,
     ) -> Arc<Engine> {
+        let task_ca = match (&config.support_dir, &config.ca_bundle) {
+            (Some(dir), Some(pem)) => match crate::credentials::ca::install(dir, pem) {
+                Ok(path) => Some(path),
+                Err(e) => {
+                    warn!(dir = %dir.display(), error = %e, "cannot write Berth's CA for tasks; their containers go without it");
+                    None
+                }
+            },
+            _ => None,
+        };
         Arc::new(Engine {
             ctx: Arc::new(Ctx {
                 runtime,
@@ -141,6 +163,8 @@ impl Engine {
                 metadata,
                 logs: std::sync::OnceLock::new(),
                 credentials: std::sync::OnceLock::new(),
+                secrets: std::sync::OnceLock::new(),
+                task_ca,
             }),
             state: Mutex::new(EngineState::default()),
         })
@@ -154,6 +178,11 @@ impl Engine {
     /// Fetches task role credentials from `source` from now on (set once, before tasks run).
     pub fn set_credentials_source(&self, source: Arc<dyn CredentialsSource>) {
         let _ = self.ctx.credentials.set(source);
+    }
+
+    /// Reads secret values from `source` from now on (set once, before tasks run).
+    pub fn set_secrets_source(&self, source: Arc<dyn SecretsSource>) {
+        let _ = self.ctx.secrets.set(source);
     }
 
     fn lock(&self) -> MutexGuard<'_, EngineState> {
@@ -256,12 +285,14 @@ impl Engine {
         let shipper = self.ctx.logs.get().cloned();
         let tasks_dir = self.ctx.config.tasks_dir.clone();
         tokio::spawn(async move {
-            // Its web identity tokens, if it had any (an earlier agent process made them).
+            // Its web identity tokens and secret files, if it had any (an earlier agent process made them).
             if let Some(dir) = tasks_dir {
                 let task_id = task_arn.rsplit('/').next().unwrap_or_default().to_owned();
-                let _ =
-                    tokio::task::spawn_blocking(move || crate::credentials::web_identity::remove_task(&dir, &task_id))
-                        .await;
+                let _ = tokio::task::spawn_blocking(move || {
+                    crate::secrets::shim::remove_task(&dir, &task_id);
+                    crate::credentials::web_identity::remove_task(&dir, &task_id);
+                })
+                .await;
             }
             for container in containers {
                 if container.running

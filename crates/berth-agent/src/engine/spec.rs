@@ -1,15 +1,13 @@
 //! Turning a task and its definition into what the runtime needs: container definitions with the task's
-//! overrides applied, host ports the server assigned, runtime names, labels, the task's volumes and private registry
-//! credentials.
+//! overrides applied, host ports the server assigned, runtime names, labels and the task's volumes.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use berth_model::agent::labels;
 use berth_model::task::{NetworkBinding, Task};
 use berth_model::taskdef::{ContainerDefinition, TaskDefinition};
 
-use crate::runtime::{RegistryAuth, VolumeSource, VolumeSpec};
+use crate::runtime::{VolumeSource, VolumeSpec};
 
 /// Label holding a container's metadata endpoint token, so that it survives an agent restart.
 pub const METADATA_TOKEN_LABEL: &str = "berth.metadata-token";
@@ -118,47 +116,6 @@ pub(crate) fn plan_volumes(task_def: &TaskDefinition, task: &Task, instance_arn:
         plan.sources.insert(volume.name.clone(), VolumeSource::Named(name));
     }
     plan
-}
-
-/// `repositoryCredentials.credentialsParameter` of a container definition, when set.
-pub(crate) fn credentials_parameter(def: &ContainerDefinition) -> Option<String> {
-    def.extra
-        .get("repositoryCredentials")
-        .and_then(|c| c.get("credentialsParameter"))
-        .and_then(|p| p.as_str())
-        .map(str::to_owned)
-}
-
-/// Resolves a credentials parameter to registry credentials: Berth has no Secrets Manager, so the secret is the
-/// file `<secrets_dir>/<name>` (name: the parameter after its last `:` or `/`) holding the JSON a Secrets Manager
-/// secret for ECS holds, `{"username": ..., "password": ...}`. The error is the container's stop reason.
-pub(crate) fn registry_auth(parameter: &str, image: &str, secrets_dir: Option<&Path>) -> Result<RegistryAuth, String> {
-    let not_found = || format!("CannotPullContainerError: registry credentials {parameter} not found on this host");
-    let name = parameter.rsplit([':', '/']).next().unwrap_or(parameter);
-    if name.is_empty() || name == "." || name == ".." {
-        return Err(not_found());
-    }
-    let dir = secrets_dir.ok_or_else(not_found)?;
-    let text = std::fs::read_to_string(dir.join(name)).map_err(|_| not_found())?;
-    let value: serde_json::Value = serde_json::from_str(&text).map_err(|_| {
-        format!("CannotPullContainerError: registry credentials {parameter} are not a JSON object with username and password")
-    })?;
-    let field = |key: &str| value.get(key).and_then(|v| v.as_str()).map(str::to_owned);
-    match (field("username"), field("password")) {
-        (Some(username), Some(password)) => {
-            Ok(RegistryAuth { username, password, server_address: registry_host(image) })
-        }
-        _ => Err(format!(
-            "CannotPullContainerError: registry credentials {parameter} are not a JSON object with username and password"
-        )),
-    }
-}
-
-/// The registry host of an image reference (`registry.example.com:5000/app:1` -> `registry.example.com:5000`), or
-/// `None` for Docker Hub references.
-pub(crate) fn registry_host(image: &str) -> Option<String> {
-    let (first, _) = image.split_once('/')?;
-    (first.contains('.') || first.contains(':') || first == "localhost").then(|| first.to_owned())
 }
 
 /// Environment the agent adds: the metadata endpoint URIs when an endpoint is configured.
@@ -286,23 +243,5 @@ mod tests {
         assert_eq!(out.command, Some(vec!["b".into(), "c".into()]));
         assert_eq!(out.environment, vec![kv("A", "1"), kv("B", "20"), kv("C", "3")]);
         assert_eq!((out.cpu, out.memory, out.memory_reservation), (Some(20), Some(64), Some(32)));
-    }
-
-    #[test]
-    fn credentials_come_from_a_file_named_after_the_parameter() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("regcred"), r#"{"username": "u", "password": "p"}"#).unwrap();
-        let auth = registry_auth(
-            "arn:aws:secretsmanager:us-east-1:1:secret:regcred",
-            "registry.example.com:5000/app:1",
-            Some(dir.path()),
-        )
-        .unwrap();
-        assert_eq!(auth.username, "u");
-        assert_eq!(auth.server_address.as_deref(), Some("registry.example.com:5000"));
-        let err = registry_auth("missing", "app", Some(dir.path())).unwrap_err();
-        assert_eq!(err, "CannotPullContainerError: registry credentials missing not found on this host");
-        assert!(registry_auth("regcred", "app", None).is_err());
-        assert_eq!(registry_host("library/busybox"), None);
     }
 }

@@ -9,11 +9,21 @@
 //! a file of the task's directory, refreshed until the task stops, when the directory is deleted (see
 //! [`credentials::web_identity`]); a failure stops the task before any image or container too.
 //!
+//! A task whose containers have `secrets`, `logConfiguration.secretOptions` or `repositoryCredentials` then gets
+//! them resolved (phase `Secrets`, see [`crate::secrets`]): the execution role's credentials (kept in memory for
+//! that, never served), the values from the server's Secrets Manager and SSM as that role, the environment
+//! secrets written to a file per container (started through the env shim, see [`secrets::shim`]); registry
+//! credentials and log options are kept in memory until the pull and the creation that use them. A failure stops
+//! the task with ECS's `ResourceInitializationError` reason before any image or container; the files go when the
+//! task stops. Containers of tasks with a role also get Berth's CA when the agent has one
+//! ([`credentials::ca`]).
+//!
 //! The actor never blocks on the runtime: every runtime call runs as a future in its `ops` set while the loop
 //! keeps taking commands (stop, runtime events, resync). After each wake-up `progress` works out what can happen
 //! next from the current state alone, and `publish` sends a report and a metadata snapshot when anything changed.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -33,8 +43,10 @@ use super::spec::{self, METADATA_TOKEN_LABEL, VolumePlan};
 use crate::credentials::{self, Refresher, web_identity};
 use crate::metadata::{Registry, TaskMetadata};
 use crate::runtime::{
-    ContainerRuntime, ContainerSpec, ContainerState, EventKind, Health, RuntimeError, VolumeSource, VolumeSpec,
+    ContainerRuntime, ContainerSpec, ContainerState, EventKind, Health, RegistryAuth, RuntimeError, VolumeSource,
+    VolumeSpec,
 };
+use crate::secrets::{self, shim};
 
 /// The container reason of an OOM-killed container.
 pub const OOM_REASON: &str = "OutOfMemoryError: Container killed due to memory usage";
@@ -159,6 +171,8 @@ enum Phase {
     Credentials,
     /// Waiting for the containers' web identity tokens.
     WebIdentity,
+    /// Waiting for the secrets and registry credentials (the execution role's).
+    Secrets,
     Images,
     Volumes,
     Containers,
@@ -204,12 +218,47 @@ struct WebIdentity {
 /// Each audience's first token: the audience, the directories it went to, its expiration.
 type FirstTokens = Vec<(String, Vec<std::path::PathBuf>, f64)>;
 
+/// The names of the volumes that carry a container's secrets directory, the env shim and Berth's CA (not valid ECS
+/// volume names, so they cannot clash with the definition's).
+const SECRETS_VOLUME: &str = "berth.secrets";
+const SHIM_VOLUME: &str = "berth.env-shim";
+const CA_VOLUME: &str = "berth.ca-bundle";
+
+/// The secrets of a task: what its containers need, and what the start resolved until it is used.
+#[derive(Default)]
+struct Secrets {
+    needs: Vec<secrets::Need>,
+    /// Why the task cannot start, found before anything is fetched.
+    problem: Option<String>,
+    /// The execution role (RunTask's override, else the definition's).
+    execution_role: Option<String>,
+    /// Containers with environment secrets: they start through the env shim.
+    shimmed: BTreeSet<usize>,
+    /// Resolved (or nothing to resolve).
+    ready: bool,
+    /// The env shim on the host, once installed.
+    shim: Option<PathBuf>,
+    /// Registry credentials by container, until the pull.
+    registry: BTreeMap<usize, RegistryAuth>,
+    /// Secret log driver options by container, until the container is created.
+    log_options: BTreeMap<usize, Vec<(String, String)>>,
+}
+
+/// What the secrets phase leaves for the rest of the start (the environment secrets are in their files by then).
+struct StartSecrets {
+    shim: Option<PathBuf>,
+    registry: BTreeMap<usize, RegistryAuth>,
+    log_options: BTreeMap<usize, Vec<(String, String)>>,
+}
+
 /// What a finished runtime operation reports back to the actor.
 enum Done {
     /// The task role's first credentials (`Err`: the task's stop reason). `None`: cancelled.
     Credentials(Option<Result<TaskCredentials, String>>),
     /// The first web identity tokens, written (`Err`: the task's stop reason). `None`: cancelled.
     WebIdentity(Option<Result<FirstTokens, String>>),
+    /// The secrets, resolved and written (`Err`: the task's stop reason). `None`: cancelled.
+    Secrets(Option<Result<StartSecrets, String>>),
     /// Per group of containers sharing an image: the pull outcome (`Err`: the container reason). `None`: cancelled.
     Images(Option<Vec<PullOutcome>>),
     Volumes(Result<(), String>),
@@ -241,6 +290,7 @@ pub(super) struct TaskRun {
     volumes: VolumePlan,
     role: Option<RoleCredentials>,
     web_identity: WebIdentity,
+    secrets: Secrets,
     creation_order: Vec<usize>,
     namespace_owner: Option<usize>,
     dependents: Vec<Vec<usize>>,
@@ -325,21 +375,12 @@ async fn cancelled(mut rx: watch::Receiver<bool>) {
     }
 }
 
-async fn pull_one(
-    runtime: Arc<dyn ContainerRuntime>,
-    image: String,
-    parameter: Option<String>,
-    secrets_dir: Option<std::path::PathBuf>,
-) -> Result<(), String> {
+async fn pull_one(runtime: Arc<dyn ContainerRuntime>, image: String, auth: Option<RegistryAuth>) -> Result<(), String> {
     match runtime.image_present(&image).await {
         Ok(true) => return Ok(()),
         Ok(false) => {}
         Err(e) => warn!(image = %image, error = %e, "could not check for the image; pulling it"),
     }
-    let auth = match parameter {
-        Some(parameter) => Some(spec::registry_auth(&parameter, &image, secrets_dir.as_deref())?),
-        None => None,
-    };
     runtime.pull_image(&image, auth.as_ref()).await.map_err(|e| format!("CannotPullContainerError: {}", err_text(&e)))
 }
 
@@ -413,6 +454,29 @@ impl TaskRun {
                 }
             }
         }
+        let mut secrets = Secrets {
+            execution_role: task
+                .overrides
+                .execution_role_arn
+                .as_deref()
+                .or(def.execution_role_arn())
+                .filter(|arn| !arn.is_empty())
+                .map(str::to_owned),
+            ..Secrets::default()
+        };
+        let defs: Vec<ContainerDefinition> = ctrs.iter().map(|c| c.def.clone()).collect();
+        match secrets::plan(&defs) {
+            Ok(needs) => {
+                secrets.shimmed = needs
+                    .iter()
+                    .filter(|n| matches!(n.used_for, secrets::Use::Env { .. }))
+                    .map(|n| n.used_for.container())
+                    .collect();
+                secrets.ready = needs.is_empty();
+                secrets.needs = needs;
+            }
+            Err(reason) => secrets.problem = Some(reason),
+        }
         let dependents = deps::dependents(&def.container_definitions);
         let (cancel, _) = watch::channel(false);
         let mut run = TaskRun {
@@ -432,6 +496,7 @@ impl TaskRun {
             volumes,
             role,
             web_identity: web,
+            secrets,
             creation_order: Vec::new(),
             namespace_owner: None,
             dependents,
@@ -687,12 +752,30 @@ impl TaskRun {
                 // Written even when a stop came meanwhile: the stop deletes the directory.
                 if self.stop.is_none() {
                     self.serve_web_identity(Some(first));
+                    self.after_web_identity();
+                }
+            }
+            Done::Secrets(None) => debug!(task = %self.arn, "secrets retrieval cancelled"),
+            Done::Secrets(Some(Err(reason))) => {
+                // The reason names secrets by their valueFrom, never a value.
+                warn!(task = %self.arn, %reason, "the task's secrets could not be retrieved");
+                self.fail_to_start(None, reason);
+            }
+            Done::Secrets(Some(Ok(start))) => {
+                // Written even when a stop came meanwhile: the stop deletes the files.
+                if self.stop.is_none() {
+                    self.secrets.ready = true;
+                    self.secrets.shim = start.shim;
+                    self.secrets.registry = start.registry;
+                    self.secrets.log_options = start.log_options;
                     self.begin_images();
                 }
             }
             Done::Images(None) => debug!(task = %self.arn, "image pulls cancelled"),
             Done::Images(Some(results)) => {
                 self.pull_stopped_at = Some(now());
+                // The registry credentials have served.
+                self.secrets.registry.clear();
                 let mut failure: Option<(usize, String)> = None;
                 for (members, result) in results {
                     if let Err(reason) = result {
@@ -724,6 +807,7 @@ impl TaskRun {
                 self.ctrs[i].busy = false;
                 match result {
                     Ok(id) => {
+                        self.secrets.log_options.remove(&i);
                         let c = &mut self.ctrs[i];
                         c.runtime_id = Some(id);
                         c.created_at = Some(now());
@@ -803,6 +887,7 @@ impl TaskRun {
             Done::CleanedUp => {
                 self.release_credentials();
                 self.release_web_identity();
+                self.release_secrets();
                 self.ctx.metadata.remove_task(&self.arn);
                 info!(task = %self.arn, "task cleaned up");
                 self.done = true;
@@ -948,7 +1033,7 @@ impl TaskRun {
         match self.phase {
             Phase::Start => {
                 self.status = TaskStatus::Pending;
-                if let Some(reason) = self.web_identity_problem() {
+                if let Some(reason) = self.web_identity_problem().or_else(|| self.secrets_problem()) {
                     self.fail_to_start(None, reason);
                 } else if self.role.as_ref().is_some_and(|r| !r.fetched) {
                     self.phase = Phase::Credentials;
@@ -957,7 +1042,7 @@ impl TaskRun {
                     self.after_credentials();
                 }
             }
-            Phase::Credentials | Phase::WebIdentity | Phase::Images | Phase::Volumes => {}
+            Phase::Credentials | Phase::WebIdentity | Phase::Secrets | Phase::Images | Phase::Volumes => {}
             Phase::Containers => {
                 self.launch_creates();
                 if self.stop.is_none() {
@@ -1086,6 +1171,7 @@ impl TaskRun {
             self.shared.stopped.store(true, Ordering::Relaxed);
             self.release_credentials();
             self.release_web_identity();
+            self.release_secrets();
             info!(task = %self.arn, "task stopped");
         }
     }
@@ -1195,13 +1281,140 @@ impl TaskRun {
         None
     }
 
-    /// The task role's credentials are in place (or there is no role): the web identity tokens next, then images.
+    /// The task role's credentials are in place (or there is no role): the web identity tokens next, then the
+    /// secrets, then images.
     fn after_credentials(&mut self) {
         if self.web_identity.requests.is_empty() || self.web_identity.ready {
-            self.begin_images();
+            self.after_web_identity();
         } else {
             self.phase = Phase::WebIdentity;
             self.launch_web_identity();
+        }
+    }
+
+    /// The web identity tokens are in place (or none were asked for): the secrets next, then images.
+    fn after_web_identity(&mut self) {
+        if self.secrets.ready {
+            self.begin_images();
+        } else {
+            self.phase = Phase::Secrets;
+            self.launch_secrets();
+        }
+    }
+
+    /// Why the task's secrets cannot be had, found before anything is fetched: a malformed definition, no
+    /// execution role, no server to ask, no place for the files or no env shim.
+    fn secrets_problem(&self) -> Option<String> {
+        if let Some(problem) = &self.secrets.problem {
+            return Some(problem.clone());
+        }
+        let first = self.secrets.needs.first()?;
+        let name = &self.ctrs[first.used_for.container()].def.name;
+        if self.secrets.execution_role.is_none() {
+            return Some(secrets::no_execution_role(&self.secrets.needs, name));
+        }
+        if self.ctx.credentials.get().is_none() || self.ctx.secrets.get().is_none() {
+            return Some(format!(
+                "{}container {name} needs secrets or registry credentials, and this agent has no server to ask for \
+                 them",
+                secrets::REASON_PREFIX
+            ));
+        }
+        if let Some(&i) = self.secrets.shimmed.first() {
+            let files = self.ctx.config.tasks_dir.is_some() && self.ctx.config.support_dir.is_some();
+            if !files || !shim::available() {
+                return Some(format!(
+                    "{}container {} has secrets, and this agent has no directory for task files or was built \
+                     without the env shim that gives containers their secrets",
+                    secrets::REASON_PREFIX,
+                    self.ctrs[i].def.name
+                ));
+            }
+        }
+        None
+    }
+
+    /// The directory mounted into container `i` for its secrets.
+    fn secrets_dir(&self, i: usize) -> Option<PathBuf> {
+        let dir = self.ctx.config.tasks_dir.as_deref()?;
+        Some(shim::container_dir(dir, self.task.id(), &self.ctrs[i].def.name))
+    }
+
+    /// The execution role's credentials, then the secrets as that role, cancelled by a stop; then the files (not
+    /// cancelled, so a stop that deletes them never races a write that creates them).
+    fn launch_secrets(&mut self) {
+        let (Some(roles), Some(source)) = (self.ctx.credentials.get().cloned(), self.ctx.secrets.get().cloned()) else {
+            return;
+        };
+        let role_arn = self.secrets.execution_role.clone().unwrap_or_default();
+        let needs = self.secrets.needs.clone();
+        let arn = self.arn.clone();
+        let env_files: Vec<(usize, String, PathBuf)> = self
+            .secrets
+            .shimmed
+            .iter()
+            .filter_map(|&i| Some((i, self.ctrs[i].def.name.clone(), self.secrets_dir(i)?)))
+            .collect();
+        let images: BTreeMap<usize, String> = self.ctrs.iter().map(|c| c.def.image.clone()).enumerate().collect();
+        let support_dir = self.ctx.config.support_dir.clone();
+        let cancel = self.cancel.subscribe();
+        self.ops.push(
+            async move {
+                let fetch = async {
+                    let session = credentials::fetch_with_retries(roles.as_ref(), &arn, TaskRole::Execution, &role_arn)
+                        .await
+                        .map_err(|e| secrets::execution_role_failure(&role_arn, &e))?;
+                    let values = secrets::resolve(source.as_ref(), &session, &needs).await?;
+                    Ok::<_, String>(secrets::Resolved::sort(&needs, values))
+                };
+                let resolved = tokio::select! {
+                    resolved = fetch => resolved,
+                    _ = cancelled(cancel) => return Done::Secrets(None),
+                };
+                let result = async move {
+                    let mut resolved = resolved?;
+                    let mut registry = BTreeMap::new();
+                    for (i, value) in &resolved.registry {
+                        let image = images.get(i).map(String::as_str).unwrap_or_default();
+                        registry.insert(*i, secrets::registry_auth(value, image)?);
+                    }
+                    let mut files = Vec::with_capacity(env_files.len());
+                    for (i, name, dir) in env_files {
+                        let entries = resolved.env.remove(&i).unwrap_or_default();
+                        files.push((dir, shim::encode(&name, &entries)?));
+                    }
+                    let mut shim_path = None;
+                    if let (false, Some(support_dir)) = (files.is_empty(), support_dir) {
+                        let written = tokio::task::spawn_blocking(move || {
+                            let path = shim::install(&support_dir)?;
+                            for (dir, bytes) in &files {
+                                shim::write_env(dir, bytes)?;
+                            }
+                            Ok::<_, std::io::Error>(path)
+                        })
+                        .await
+                        .map_err(std::io::Error::other)
+                        .and_then(|r| r);
+                        shim_path = Some(written.map_err(|e| {
+                            format!("{}cannot write the task's secret files: {e}", secrets::REASON_PREFIX)
+                        })?);
+                    }
+                    Ok(StartSecrets { shim: shim_path, registry, log_options: resolved.log_options })
+                };
+                Done::Secrets(Some(result.await))
+            }
+            .boxed(),
+        );
+    }
+
+    /// The task stopped: what the start resolved is forgotten, and the secret files go.
+    fn release_secrets(&mut self) {
+        self.secrets.registry.clear();
+        self.secrets.log_options.clear();
+        if !self.secrets.shimmed.is_empty()
+            && let Some(dir) = self.ctx.config.tasks_dir.as_deref()
+        {
+            shim::remove_task(dir, self.task.id());
         }
     }
 
@@ -1301,24 +1514,24 @@ impl TaskRun {
     }
 
     fn launch_images(&mut self) {
-        let mut groups: Vec<(String, Option<String>, Vec<usize>)> = Vec::new();
+        // Containers sharing an image and registry credentials share a pull.
+        let mut groups: Vec<(String, Option<RegistryAuth>, Vec<usize>)> = Vec::new();
         for (i, c) in self.ctrs.iter().enumerate() {
             if c.status != CStatus::Pending {
                 continue;
             }
-            let parameter = spec::credentials_parameter(&c.def);
-            match groups.iter_mut().find(|(image, p, _)| *image == c.def.image && *p == parameter) {
+            let auth = self.secrets.registry.get(&i).cloned();
+            match groups.iter_mut().find(|(image, a, _)| *image == c.def.image && *a == auth) {
                 Some((_, _, members)) => members.push(i),
-                None => groups.push((c.def.image.clone(), parameter, vec![i])),
+                None => groups.push((c.def.image.clone(), auth, vec![i])),
             }
         }
         let runtime = self.ctx.runtime.clone();
-        let secrets_dir = self.ctx.config.secrets_dir.clone();
         let cancel = self.cancel.subscribe();
         self.ops.push(
             async move {
-                let pulls = join_all(groups.into_iter().map(|(image, parameter, members)| {
-                    let pull = pull_one(runtime.clone(), image, parameter, secrets_dir.clone());
+                let pulls = join_all(groups.into_iter().map(|(image, auth, members)| {
+                    let pull = pull_one(runtime.clone(), image, auth);
                     async move { (members, pull.await) }
                 }));
                 tokio::select! {
@@ -1386,9 +1599,43 @@ impl TaskRun {
             });
             extra_env.extend(web_identity::env(request, self.task.id()));
         }
+        // Secrets: the container's directory and the env shim, read-only (the shim becomes the entry point when the
+        // container is created, see `launch_create`).
+        if self.secrets.shimmed.contains(&i)
+            && let (Some(dir), Some(shim_path)) = (self.secrets_dir(i), self.secrets.shim.as_ref())
+        {
+            volumes.insert(SECRETS_VOLUME.to_owned(), VolumeSource::HostPath(dir.to_string_lossy().into_owned()));
+            definition.mount_points.push(MountPoint {
+                source_volume: Some(SECRETS_VOLUME.to_owned()),
+                container_path: Some(shim::SECRETS_DIR.to_owned()),
+                read_only: Some(true),
+            });
+            volumes.insert(SHIM_VOLUME.to_owned(), VolumeSource::HostPath(shim_path.to_string_lossy().into_owned()));
+            definition.mount_points.push(MountPoint {
+                source_volume: Some(SHIM_VOLUME.to_owned()),
+                container_path: Some(shim::SHIM_PATH.to_owned()),
+                read_only: Some(true),
+            });
+        }
+        // Berth's CA, for the SDKs that act as the task's role to reach an HTTPS Berth.
+        if self.role.is_some()
+            && let Some(ca) = &self.ctx.task_ca
+        {
+            volumes.insert(CA_VOLUME.to_owned(), VolumeSource::HostPath(ca.to_string_lossy().into_owned()));
+            definition.mount_points.push(MountPoint {
+                source_volume: Some(CA_VOLUME.to_owned()),
+                container_path: Some(credentials::ca::MOUNT_PATH.to_owned()),
+                read_only: Some(true),
+            });
+            extra_env.extend(credentials::ca::env(&c.def));
+        }
         // Only the bridge publishes ports: host mode uses the container's own.
         if network_mode == "bridge" {
             spec::assign_host_ports(&mut definition, &c.assigned_bindings);
+        }
+        let mut log_driver = spec::log_driver(&c.def);
+        if let (Some((_, options)), Some(secret_options)) = (log_driver.as_mut(), self.secrets.log_options.get(&i)) {
+            options.extend(secret_options.iter().cloned());
         }
         ContainerSpec {
             runtime_name: c.runtime_name.clone(),
@@ -1403,15 +1650,42 @@ impl TaskRun {
             ipc_mode: self.def.ipc_mode().map(str::to_owned),
             namespace_owner,
             stop_timeout: c.stop_timeout,
-            log_driver: spec::log_driver(&c.def),
+            log_driver,
         }
     }
 
     fn launch_create(&mut self, i: usize) {
-        let spec = self.container_spec(i);
+        let mut spec = self.container_spec(i);
         self.ctrs[i].busy = true;
         let runtime = self.ctx.runtime.clone();
-        self.ops.push(async move { Done::Created(i, runtime.create_container(&spec).await) }.boxed());
+        // A container with environment secrets starts through the env shim, never without its secrets.
+        let through_shim = self.secrets.shimmed.contains(&i);
+        let shim_ready = self.secrets.shim.is_some() && self.secrets_dir(i).is_some();
+        self.ops.push(
+            async move {
+                if through_shim {
+                    if !shim_ready {
+                        let e = RuntimeError::Rejected(
+                            "the env shim that gives the container its secrets is not installed".into(),
+                        );
+                        return Done::Created(i, Err(e));
+                    }
+                    let image = if shim::needs_image(&spec.definition) {
+                        match runtime.image_command(&spec.definition.image).await {
+                            Ok(command) => Some(command),
+                            Err(e) => return Done::Created(i, Err(e)),
+                        }
+                    } else {
+                        None
+                    };
+                    if let Err(e) = shim::wrap(&mut spec.definition, image.as_ref()) {
+                        return Done::Created(i, Err(e));
+                    }
+                }
+                Done::Created(i, runtime.create_container(&spec).await)
+            }
+            .boxed(),
+        );
     }
 
     fn launch_start(&mut self, i: usize) {

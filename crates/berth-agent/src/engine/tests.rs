@@ -17,18 +17,25 @@ use crate::metadata::Registry;
 use crate::runtime::fake::{FakeCall, FakeRuntime};
 use crate::runtime::{ContainerRuntime, Health, VolumeSource};
 
+mod task_secrets;
+
 const INSTANCE: &str = "arn:aws:ecs:us-east-1:000000000000:container-instance/c1/i-1";
 const ENDPOINT: &str = "http://172.17.0.1:51679";
 const CREDENTIALS_ENDPOINT: &str = "http://169.254.170.2:51679";
 const ROLE: &str = "arn:aws:iam::000000000000:role/app";
+const EXECUTION_ROLE: &str = "arn:aws:iam::000000000000:role/exec";
 /// How long the fake server's credentials last (ECS's task credentials: 6 hours).
 const LIFETIME: Duration = Duration::from_secs(6 * 3600);
 
-/// The server's side of `GetTaskCredentials`: a new session of [`ROLE`] on every call, unless failures are queued.
+/// The server's side of `GetTaskCredentials`: a new session of [`ROLE`] on every call, unless failures are queued;
+/// for the execution role, a session of [`EXECUTION_ROLE`] (logged and failed apart).
 #[derive(Default)]
 struct FakeCredentials {
     calls: Mutex<Vec<String>>,
     failures: Mutex<VecDeque<FetchError>>,
+    /// Execution role fetches (task ARNs), and their queued failures.
+    execution_calls: Mutex<Vec<String>>,
+    execution_failures: Mutex<VecDeque<FetchError>>,
     /// `GetTaskWebIdentityToken` calls: (task, audience).
     token_calls: Mutex<Vec<(String, String)>>,
     token_failures: Mutex<VecDeque<FetchError>>,
@@ -48,7 +55,23 @@ impl FakeCredentials {
 #[async_trait::async_trait]
 impl CredentialsSource for FakeCredentials {
     async fn fetch(&self, task_arn: &str, role: TaskRole) -> Result<TaskCredentials, FetchError> {
-        assert_eq!(role, TaskRole::Task);
+        if role == TaskRole::Execution {
+            let n = {
+                let mut calls = self.execution_calls.lock().unwrap();
+                calls.push(task_arn.to_owned());
+                calls.len()
+            };
+            if let Some(error) = self.execution_failures.lock().unwrap().pop_front() {
+                return Err(error);
+            }
+            return Ok(TaskCredentials {
+                access_key_id: format!("ASIAEXEC{n}"),
+                secret_access_key: format!("exec-secret-{n}"),
+                token: format!("exec-session-{n}"),
+                expiration: credentials::epoch_now() + LIFETIME.as_secs_f64(),
+                role_arn: EXECUTION_ROLE.to_owned(),
+            });
+        }
         let n = {
             let mut calls = self.calls.lock().unwrap();
             calls.push(task_arn.to_owned());
@@ -87,46 +110,49 @@ impl CredentialsSource for FakeCredentials {
 /// How long the fake server's web identity tokens last (Berth's: an hour).
 const TOKEN_LIFETIME: Duration = Duration::from_secs(3600);
 
+/// Where an engine keeps its files, and the CA it has for tasks.
+#[derive(Clone, Default)]
+struct Dirs {
+    tasks: Option<std::path::PathBuf>,
+    support: Option<std::path::PathBuf>,
+    ca_bundle: Option<String>,
+}
+
 struct Harness {
     fake: Arc<FakeRuntime>,
     creds: Arc<FakeCredentials>,
+    secrets: Arc<task_secrets::FakeSecrets>,
     engine: Arc<Engine>,
     registry: Arc<Registry>,
     reports: mpsc::UnboundedReceiver<TaskStateChange>,
     seen: Vec<TaskStateChange>,
     events: JoinHandle<()>,
-    secrets_dir: Option<std::path::PathBuf>,
-    tasks_dir: Option<std::path::PathBuf>,
+    dirs: Dirs,
 }
 
 impl Harness {
     fn new() -> Harness {
-        Harness::with_runtime(Arc::new(FakeRuntime::new()), None)
+        Harness::with_runtime(Arc::new(FakeRuntime::new()))
     }
 
-    fn with_runtime(fake: Arc<FakeRuntime>, secrets_dir: Option<std::path::PathBuf>) -> Harness {
-        Harness::with_cleanup_wait(fake, secrets_dir, Duration::ZERO)
+    fn with_runtime(fake: Arc<FakeRuntime>) -> Harness {
+        Harness::with_cleanup_wait(fake, Duration::ZERO)
     }
 
-    fn with_cleanup_wait(
-        fake: Arc<FakeRuntime>,
-        secrets_dir: Option<std::path::PathBuf>,
-        cleanup_wait: Duration,
-    ) -> Harness {
-        Harness::build(fake, secrets_dir, cleanup_wait, None)
+    fn with_cleanup_wait(fake: Arc<FakeRuntime>, cleanup_wait: Duration) -> Harness {
+        Harness::build(fake, cleanup_wait, Dirs::default())
     }
 
     /// An engine that keeps task files (web identity tokens) under `tasks_dir`.
     fn with_tasks_dir(tasks_dir: &std::path::Path) -> Harness {
-        Harness::build(Arc::new(FakeRuntime::new()), None, Duration::ZERO, Some(tasks_dir.to_owned()))
+        Harness::with_dirs(Dirs { tasks: Some(tasks_dir.to_owned()), ..Dirs::default() })
     }
 
-    fn build(
-        fake: Arc<FakeRuntime>,
-        secrets_dir: Option<std::path::PathBuf>,
-        cleanup_wait: Duration,
-        tasks_dir: Option<std::path::PathBuf>,
-    ) -> Harness {
+    fn with_dirs(dirs: Dirs) -> Harness {
+        Harness::build(Arc::new(FakeRuntime::new()), Duration::ZERO, dirs)
+    }
+
+    fn build(fake: Arc<FakeRuntime>, cleanup_wait: Duration, dirs: Dirs) -> Harness {
         let runtime: Arc<dyn ContainerRuntime> = fake.clone();
         let registry = Registry::new(runtime.clone());
         let (tx, reports) = mpsc::unbounded_channel();
@@ -137,13 +163,16 @@ impl Harness {
             default_stop_timeout: Duration::from_secs(30),
             metadata_endpoint: Some(ENDPOINT.into()),
             credentials_endpoint: Some(CREDENTIALS_ENDPOINT.into()),
-            secrets_dir: secrets_dir.clone(),
             cleanup_wait,
-            tasks_dir: tasks_dir.clone(),
+            tasks_dir: dirs.tasks.clone(),
+            support_dir: dirs.support.clone(),
+            ca_bundle: dirs.ca_bundle.clone(),
         };
         let engine = Engine::new(runtime, config, tx, registry.clone());
         let creds = Arc::new(FakeCredentials::default());
         engine.set_credentials_source(creds.clone());
+        let secrets = Arc::new(task_secrets::FakeSecrets::default());
+        engine.set_secrets_source(secrets.clone());
         let events = {
             let engine = engine.clone();
             tokio::spawn(async move {
@@ -153,18 +182,18 @@ impl Harness {
                 }
             })
         };
-        Harness { fake, creds, engine, registry, reports, seen: Vec::new(), events, secrets_dir, tasks_dir }
+        Harness { fake, creds, secrets, engine, registry, reports, seen: Vec::new(), events, dirs }
     }
 
     /// A new engine on the same runtime, as after an agent restart (the old one is dropped).
     async fn restart(self) -> Harness {
-        let Harness { fake, engine, events, secrets_dir, tasks_dir, .. } = self;
+        let Harness { fake, engine, events, dirs, .. } = self;
         events.abort();
         let _ = events.await;
         drop(engine);
         // Let the old actors see their engine is gone.
         tokio::time::sleep(Duration::from_millis(10)).await;
-        Harness::build(fake, secrets_dir, Duration::ZERO, tasks_dir)
+        Harness::build(fake, Duration::ZERO, dirs)
     }
 
     /// Waits for a report matching `pred`, keeping every report seen.
@@ -669,50 +698,6 @@ async fn pull_failure_fails_the_task() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn registry_credentials_come_from_the_secrets_dir() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("regcred"), r#"{"username": "bob", "password": "pw"}"#).unwrap();
-    let fake = Arc::new(FakeRuntime::new());
-    fake.remove_image("registry.example.com/app:1");
-    fake.remove_image("registry.example.com/other:1");
-    let mut h = Harness::with_runtime(fake, Some(dir.path().to_owned()));
-    let param = "arn:aws:secretsmanager:us-east-1:000000000000:secret:regcred";
-    let good = task(
-        "t-cred",
-        json!([{"name": "app", "image": "registry.example.com/app:1",
-                "repositoryCredentials": {"credentialsParameter": param}}]),
-        json!({}),
-    );
-    h.apply(&[&good]).await;
-    h.status("RUNNING").await;
-    let auth = h.fake.calls().into_iter().find_map(|c| match c {
-        FakeCall::Pull { auth, .. } => auth,
-        _ => None,
-    });
-    let auth = auth.expect("pulled with credentials");
-    assert_eq!((auth.username.as_str(), auth.password.as_str()), ("bob", "pw"));
-    assert_eq!(auth.server_address.as_deref(), Some("registry.example.com"));
-
-    let missing = "arn:aws:secretsmanager:us-east-1:000000000000:secret:nope";
-    let bad = task(
-        "t-nocred",
-        json!([{"name": "app", "image": "registry.example.com/other:1",
-                "repositoryCredentials": {"credentialsParameter": missing}}]),
-        json!({}),
-    );
-    h.apply(&[&good, &bad]).await;
-    let done = h
-        .until("bad task stopped", |r| {
-            r.task == Some(bad.task.task_arn.clone()) && r.status.as_deref() == Some("STOPPED")
-        })
-        .await;
-    let reason = format!("CannotPullContainerError: registry credentials {missing} not found on this host");
-    assert_eq!(done.reason.as_deref(), Some(reason.as_str()));
-    assert_eq!(done.stop_code.as_deref(), Some(stop_code::TASK_FAILED_TO_START));
-    assert_eq!(container(&done, "app").reason.as_deref(), Some(reason.as_str()));
-}
-
-#[tokio::test(start_paused = true)]
 async fn oom_is_reported_as_the_container_reason() {
     let mut h = Harness::new();
     let t = task("t-oom", json!([{"name": "app", "image": "busybox", "memory": 16}]), json!({}));
@@ -871,7 +856,7 @@ async fn task_volumes_are_created_and_removed() {
 
 #[tokio::test(start_paused = true)]
 async fn stopped_containers_stay_for_the_cleanup_wait() {
-    let mut h = Harness::with_cleanup_wait(Arc::new(FakeRuntime::new()), None, Duration::from_secs(600));
+    let mut h = Harness::with_cleanup_wait(Arc::new(FakeRuntime::new()), Duration::from_secs(600));
     let t = task("t-wait", json!([{"name": "app", "image": "busybox"}]), json!({}));
     h.apply(&[&t]).await;
     h.status("RUNNING").await;
@@ -1054,7 +1039,7 @@ async fn server_stopped_task_with_running_containers_is_stopped() {
 #[tokio::test(start_paused = true)]
 async fn many_tasks_on_a_hollow_runtime() {
     let fake = Arc::new(FakeRuntime::hollow());
-    let mut h = Harness::with_runtime(fake, None);
+    let mut h = Harness::with_runtime(fake);
     let tasks: Vec<AssignedTask> = (0..200)
         .map(|i| {
             task(

@@ -23,8 +23,8 @@ use futures::stream::BoxStream;
 use crate::stats::DockerTimings;
 
 use super::{
-    ContainerRuntime, ContainerSpec, ContainerState, ContainerStats, EventKind, Health, PortBinding, RegistryAuth,
-    Result, RuntimeError, RuntimeEvent, RuntimeInfo, VolumeSpec, docker_config,
+    ContainerRuntime, ContainerSpec, ContainerState, ContainerStats, EventKind, Health, ImageCommand, PortBinding,
+    RegistryAuth, Result, RuntimeError, RuntimeEvent, RuntimeInfo, VolumeSpec, docker_config,
 };
 
 /// Longest health check output kept, as the ECS agent keeps it.
@@ -297,6 +297,13 @@ impl ContainerRuntime for DockerRuntime {
             Err(RuntimeError::NotFound(_)) => Ok(false),
             Err(err) => Err(err),
         }
+    }
+
+    async fn image_command(&self, image: &str) -> Result<ImageCommand> {
+        let _timer = self.timer("image_command");
+        let inspect = self.docker.inspect_image(&full_image_ref(image)).await.map_err(docker_error)?;
+        let config = inspect.config.unwrap_or_default();
+        Ok(ImageCommand { entrypoint: config.entrypoint.unwrap_or_default(), cmd: config.cmd.unwrap_or_default() })
     }
 
     async fn pull_image(&self, image: &str, auth: Option<&RegistryAuth>) -> Result<()> {

@@ -30,8 +30,8 @@ use futures::stream::{self, BoxStream, StreamExt};
 use tokio::sync::broadcast;
 
 use super::{
-    ContainerRuntime, ContainerSpec, ContainerState, ContainerStats, EventKind, Health, LogLine, PortBinding,
-    RegistryAuth, Result, RuntimeError, RuntimeEvent, RuntimeInfo, VolumeSource, VolumeSpec,
+    ContainerRuntime, ContainerSpec, ContainerState, ContainerStats, EventKind, Health, ImageCommand, LogLine,
+    PortBinding, RegistryAuth, Result, RuntimeError, RuntimeEvent, RuntimeInfo, VolumeSource, VolumeSpec,
 };
 
 /// Environment variable that makes a fake container ignore SIGTERM.
@@ -52,6 +52,9 @@ pub enum FakeCall {
     Pull {
         image: String,
         auth: Option<RegistryAuth>,
+    },
+    ImageCommand {
+        image: String,
     },
     CreateVolume {
         name: String,
@@ -125,6 +128,7 @@ struct State {
     missing_images: HashSet<String>,
     pull_failures: HashMap<String, String>,
     pull_delay: Option<Duration>,
+    image_commands: HashMap<String, ImageCommand>,
     create_failures: HashMap<String, String>,
     start_failures: HashMap<String, String>,
     containers: BTreeMap<String, FakeContainer>,
@@ -259,6 +263,7 @@ impl FakeRuntime {
                 missing_images: HashSet::new(),
                 pull_failures: HashMap::new(),
                 pull_delay: None,
+                image_commands: HashMap::new(),
                 create_failures: HashMap::new(),
                 start_failures: HashMap::new(),
                 containers: BTreeMap::new(),
@@ -327,6 +332,14 @@ impl FakeRuntime {
         let mut state = self.lock();
         state.missing_images.insert(image.to_owned());
         state.pull_failures.insert(image.to_owned(), message.to_owned());
+    }
+
+    /// Gives `image` this entry point and command (an image without one runs `["sh"]`, as the test image does).
+    pub fn set_image_command(&self, image: &str, entrypoint: &[&str], cmd: &[&str]) {
+        let strings = |list: &[&str]| list.iter().map(|s| (*s).to_owned()).collect();
+        self.lock()
+            .image_commands
+            .insert(image.to_owned(), ImageCommand { entrypoint: strings(entrypoint), cmd: strings(cmd) });
     }
 
     /// Makes every pull take `delay` (tokio time).
@@ -642,6 +655,19 @@ impl ContainerRuntime for FakeRuntime {
         }
         state.missing_images.remove(image);
         Ok(())
+    }
+
+    async fn image_command(&self, image: &str) -> Result<ImageCommand> {
+        let mut state = self.lock();
+        state.record(FakeCall::ImageCommand { image: image.to_owned() });
+        if state.missing_images.contains(image) {
+            return Err(RuntimeError::NotFound(format!("No such image: {image}")));
+        }
+        Ok(state
+            .image_commands
+            .get(image)
+            .cloned()
+            .unwrap_or_else(|| ImageCommand { entrypoint: Vec::new(), cmd: vec!["sh".to_owned()] }))
     }
 
     async fn create_volume(&self, spec: &VolumeSpec) -> Result<()> {

@@ -63,6 +63,13 @@ pub struct RegistryAuth {
     pub server_address: Option<String>,
 }
 
+/// An image's own command, from its configuration: Docker's `Config.Entrypoint` and `Config.Cmd` (empty when unset).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImageCommand {
+    pub entrypoint: Vec<String>,
+    pub cmd: Vec<String>,
+}
+
 /// A volume the runtime manages (Docker named volume).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VolumeSpec {
@@ -225,6 +232,10 @@ pub trait ContainerRuntime: Send + Sync + 'static {
     async fn image_present(&self, image: &str) -> Result<bool>;
     /// Pulls an image; a failure is [`RuntimeError::Pull`].
     async fn pull_image(&self, image: &str, auth: Option<&RegistryAuth>) -> Result<()>;
+    /// The entry point and command of a local image (what a container runs when its definition sets neither).
+    async fn image_command(&self, image: &str) -> Result<ImageCommand> {
+        Err(RuntimeError::Unavailable(format!("this runtime cannot inspect the image {image}")))
+    }
     /// Creates a named volume; an existing one of that name is kept.
     async fn create_volume(&self, spec: &VolumeSpec) -> Result<()>;
     async fn remove_volume(&self, name: &str) -> Result<()>;

@@ -872,6 +872,12 @@ fn invalid_cases() -> Vec<(&'static str, Mutation, Kind, &'static [&'static str]
             &["container 'app'", "secrets"],
         ),
         (
+            "secrets without an execution role",
+            |b| b["containerDefinitions"][0]["secrets"] = json!([{"name": "TOKEN", "valueFrom": "/app/token"}]),
+            Kind::Client,
+            &["container secrets", "'executionRoleArn'"],
+        ),
+        (
             "awsfirelens without router",
             |b| b["containerDefinitions"][0]["logConfiguration"] = json!({"logDriver": "awsfirelens"}),
             Kind::Client,

@@ -142,12 +142,25 @@ pub(super) fn definition(def: &mut TaskDefinition) -> Result<(), ModelError> {
              true, or leave it out, on at least one container).",
         ));
     }
+    secrets_need_an_execution_role(def)?;
     dependency_cycles(def)?;
     port_mappings(def)?;
     task_resources(def)?;
     placement_constraints(def)?;
     task_level_fields(def)?;
     compatibilities(def)
+}
+
+/// Container secrets are read with the execution role, so ECS refuses them without one (in ECS's words). RunTask's
+/// `executionRoleArn` override cannot stand in: the check is the definition's.
+fn secrets_need_an_execution_role(def: &TaskDefinition) -> Result<(), ModelError> {
+    let has_secrets = def.container_definitions.iter().any(|c| c.secrets.as_ref().is_some_and(|s| !s.is_empty()));
+    if has_secrets && def.execution_role_arn().is_none_or(str::is_empty) {
+        return Err(client(
+            "When you are specifying container secrets, you must also specify a value for 'executionRoleArn'.",
+        ));
+    }
+    Ok(())
 }
 
 /// ECS leaves environment variables registered without a value (absent or empty) out of the definition, so the
