@@ -26,6 +26,7 @@ pub mod reporter;
 pub mod runtime;
 pub mod secrets;
 pub mod stats;
+pub mod task_files;
 
 pub use config::{AgentConfig, GpuDiscovery, HostPortRange};
 

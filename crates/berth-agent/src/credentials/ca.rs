@@ -18,7 +18,7 @@ pub const FILE: &str = "ca.pem";
 /// Writes `pem` to `<support_dir>/ca.pem` unless it is there already; returns the path.
 pub fn install(support_dir: &Path, pem: &str) -> std::io::Result<PathBuf> {
     let path = support_dir.join(FILE);
-    crate::secrets::shim::write_once(&path, pem.as_bytes(), 0o444)?;
+    crate::task_files::write_once(&path, pem.as_bytes(), 0o444)?;
     Ok(path)
 }
 

@@ -26,6 +26,7 @@ use tracing::{info, warn};
 
 use super::{CredentialsSource, FetchError, START_FETCH_DEADLINE};
 use crate::channel::Backoff;
+use crate::task_files;
 
 /// The environment variable the SDKs read the token file's path from.
 pub const TOKEN_FILE_ENV: &str = "AWS_WEB_IDENTITY_TOKEN_FILE";
@@ -82,20 +83,17 @@ pub fn request_of(def: &ContainerDefinition) -> Result<Option<Request>, String> 
     Ok(Some(Request { audience, role_arn }))
 }
 
+/// The kind of a task's files (`task_files`) that hold its tokens.
+const KIND: &str = "web-identity";
+
 /// The directory holding a task's tokens: `<tasks_dir>/<task id>/web-identity`.
 pub fn task_dir(tasks_dir: &Path, task_id: &str) -> PathBuf {
-    tasks_dir.join(sanitize(task_id)).join("web-identity")
+    task_files::task_dir(tasks_dir, task_id, KIND)
 }
 
 /// The directory mounted into one container: `<task dir>/<container name>`.
 pub fn container_dir(tasks_dir: &Path, task_id: &str, container: &str) -> PathBuf {
-    task_dir(tasks_dir, task_id).join(sanitize(container))
-}
-
-fn sanitize(name: &str) -> String {
-    let clean: String =
-        name.chars().map(|c| if c.is_ascii_alphanumeric() || matches!(c, '_' | '-') { c } else { '_' }).collect();
-    if clean.is_empty() { "_".to_owned() } else { clean }
+    task_files::container_dir(tasks_dir, task_id, KIND, container)
 }
 
 /// The container's environment for its token (the path inside the container), and the role to assume when named.
@@ -126,44 +124,14 @@ pub fn prepare(dir: &Path, token: &str) -> std::io::Result<()> {
     write_token(dir, token)
 }
 
-/// Replaces the token in `dir` (which must exist): written to a temporary file, then renamed over `token`, so a
-/// reader sees the old token or the new one, never a part.
+/// Replaces the token in `dir` (which must exist), so a reader sees the old token or the new one, never a part.
 pub fn write_token(dir: &Path, token: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    let tmp = dir.join(format!(".token-{}", uuid::Uuid::new_v4().simple()));
-    let result = (|| {
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o644);
-        let mut file = options.open(&tmp)?;
-        #[cfg(unix)]
-        {
-            // The umask may have taken bits away.
-            use std::os::unix::fs::PermissionsExt;
-            file.set_permissions(std::fs::Permissions::from_mode(0o644))?;
-        }
-        file.write_all(token.as_bytes())?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, dir.join(web_identity::TOKEN_FILE))
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
+    task_files::replace(&dir.join(web_identity::TOKEN_FILE), token.as_bytes(), 0o644)
 }
 
 /// Deletes a task's token directory (and the task's own directory when nothing else is in it).
 pub fn remove_task(tasks_dir: &Path, task_id: &str) {
-    let dir = task_dir(tasks_dir, task_id);
-    match std::fs::remove_dir_all(&dir) {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => warn!(dir = %dir.display(), error = %e, "could not delete the task's web identity tokens"),
-    }
-    if let Some(parent) = dir.parent() {
-        let _ = std::fs::remove_dir(parent);
-    }
+    task_files::remove_task(tasks_dir, task_id, KIND, "web identity tokens");
 }
 
 /// How long until a token expiring at `expiration` is fetched again, seen at `now` (seconds since the epoch): once

@@ -15,13 +15,12 @@
 //! The files go when the task stops (and an orphan's when a restarted agent removes its containers). Containers of
 //! tasks without environment secrets are created exactly as before, without the shim.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use berth_model::taskdef::ContainerDefinition;
-use tracing::warn;
 
 use crate::runtime::{ImageCommand, RuntimeError};
+use crate::task_files;
 
 /// The env shim, built for this agent's target (empty when build.rs could not link it statically).
 pub const ENV_SHIM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/berth-env-shim"));
@@ -40,60 +39,25 @@ pub fn available() -> bool {
     !ENV_SHIM.is_empty()
 }
 
+/// The kind of a task's files (`task_files`) that hold its secrets.
+const KIND: &str = "secrets";
+
 /// The directory holding a task's secret files: `<tasks_dir>/<task id>/secrets`.
 pub fn task_dir(tasks_dir: &Path, task_id: &str) -> PathBuf {
-    tasks_dir.join(sanitize(task_id)).join("secrets")
+    task_files::task_dir(tasks_dir, task_id, KIND)
 }
 
 /// The directory mounted into one container: `<task dir>/<container name>`.
 pub fn container_dir(tasks_dir: &Path, task_id: &str, container: &str) -> PathBuf {
-    task_dir(tasks_dir, task_id).join(sanitize(container))
-}
-
-fn sanitize(name: &str) -> String {
-    let clean: String =
-        name.chars().map(|c| if c.is_ascii_alphanumeric() || matches!(c, '_' | '-') { c } else { '_' }).collect();
-    if clean.is_empty() { "_".to_owned() } else { clean }
+    task_files::container_dir(tasks_dir, task_id, KIND, container)
 }
 
 /// Writes the shim to `<support_dir>/env-shim` (mode 0555) unless it is there already with the same bytes;
-/// returns its path. Safe against concurrent calls: written to a temporary file, then renamed over.
+/// returns its path.
 pub fn install(support_dir: &Path) -> std::io::Result<PathBuf> {
     let path = support_dir.join(SHIM_FILE);
-    write_once(&path, ENV_SHIM, 0o555)?;
+    task_files::write_once(&path, ENV_SHIM, 0o555)?;
     Ok(path)
-}
-
-/// Writes `bytes` to `path` with `mode`, unless the file already holds them (and has the mode).
-pub fn write_once(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
-    #[cfg(unix)]
-    use std::os::unix::fs::PermissionsExt;
-    if let Ok(meta) = std::fs::metadata(path)
-        && meta.len() == bytes.len() as u64
-        && std::fs::read(path).is_ok_and(|current| current == bytes)
-    {
-        #[cfg(unix)]
-        if meta.permissions().mode() & 0o7777 != mode {
-            std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))?;
-        }
-        return Ok(());
-    }
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let tmp = dir.join(format!(".{name}-{}", uuid::Uuid::new_v4().simple()));
-    let result = (|| {
-        let mut file = std::fs::OpenOptions::new().write(true).create_new(true).open(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        #[cfg(unix)]
-        file.set_permissions(std::fs::Permissions::from_mode(mode))?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
 }
 
 /// The bytes of an env file: `NAME=VALUE` entries each ended by NUL. `Err` (the task's stop reason): a value holds
@@ -128,39 +92,12 @@ pub fn write_env(dir: &Path, bytes: &[u8]) -> std::io::Result<()> {
             std::fs::set_permissions(task, std::fs::Permissions::from_mode(0o700))?;
         }
     }
-    let tmp = dir.join(format!(".env-{}", uuid::Uuid::new_v4().simple()));
-    let result = (|| {
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o400);
-        let mut file = options.open(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            file.set_permissions(std::fs::Permissions::from_mode(0o444))?;
-        }
-        std::fs::rename(&tmp, dir.join(ENV_FILE))
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
+    task_files::replace(&dir.join(ENV_FILE), bytes, 0o444)
 }
 
 /// Deletes a task's secret files (and the task's own directory when nothing else is in it).
 pub fn remove_task(tasks_dir: &Path, task_id: &str) {
-    let dir = task_dir(tasks_dir, task_id);
-    match std::fs::remove_dir_all(&dir) {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => warn!(dir = %dir.display(), error = %e, "could not delete the task's secret files"),
-    }
-    if let Some(parent) = dir.parent() {
-        let _ = std::fs::remove_dir(parent);
-    }
+    task_files::remove_task(tasks_dir, task_id, KIND, "secret files");
 }
 
 /// The definition's entry point when it sets one: `Some(empty)` for an explicitly empty one (`[]` or `[""]`, which
