@@ -17,6 +17,8 @@
 //! An operator IAM does not know is refused unless its block is empty, which IAM accepts (and which then tests
 //! nothing); `Null` takes no `IfExists`.
 
+use std::borrow::Cow;
+
 use crate::arn;
 use crate::base64;
 use crate::context::Context;
@@ -178,19 +180,19 @@ impl Operator {
 }
 
 /// A policy value made ready to compare with request values.
-enum Prepared {
+enum Prepared<'a> {
     Text(String),
     Lowercase(String),
-    Pattern(Vec<Token>),
+    Pattern(Cow<'a, [Token]>),
     Number(Test, f64),
     Instant(Test, i128),
     Bytes(Vec<u8>),
     Network(Cidr),
-    Arn(Vec<Token>),
+    Arn(Cow<'a, [Token]>),
 }
 
-impl Prepared {
-    fn new(test: Test, value: &Template, context: &Context) -> Option<Prepared> {
+impl<'a> Prepared<'a> {
+    fn new(test: Test, value: &'a Template, context: &Context) -> Option<Prepared<'a>> {
         Some(match test {
             Test::StringEquals => Prepared::Text(value.resolve_text(context)?),
             Test::StringEqualsIgnoreCase | Test::Bool => {

@@ -11,6 +11,8 @@
 //!
 //! A `${` without a closing `}` is plain text.
 
+use std::borrow::Cow;
+
 use crate::context::Context;
 use crate::wildcard::Token;
 
@@ -20,6 +22,8 @@ pub(crate) struct Template {
     /// The text as written, for serializing the policy back.
     source: String,
     parts: Vec<Part>,
+    /// The tokens with wildcards, compiled once, when there is no variable to resolve per request.
+    fixed: Option<Vec<Token>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,7 +43,7 @@ impl Template {
     pub(crate) fn parse(text: &str, variables: bool) -> Template {
         let source = text.to_owned();
         if !variables || !text.contains("${") {
-            return Template { source, parts: vec![Part::Text(text.to_owned())] };
+            return Template::new(source, vec![Part::Text(text.to_owned())]);
         }
         let mut parts = Vec::new();
         let mut rest = text;
@@ -54,7 +58,15 @@ impl Template {
         if !rest.is_empty() {
             parts.push(Part::Text(rest.to_owned()));
         }
-        Template { source, parts }
+        Template::new(source, parts)
+    }
+
+    fn new(source: String, parts: Vec<Part>) -> Template {
+        let mut template = Template { source, parts, fixed: None };
+        if !template.parts.iter().any(|part| matches!(part, Part::Variable { .. })) {
+            template.fixed = template.resolve(&Context::new(), true).map(Cow::into_owned);
+        }
+        template
     }
 
     pub(crate) fn source(&self) -> &str {
@@ -63,7 +75,10 @@ impl Template {
 
     /// The pattern this value stands for in this request, `*`/`?` in policy text as wildcards when `wildcards`;
     /// `None` when a variable has no value.
-    pub(crate) fn resolve(&self, context: &Context, wildcards: bool) -> Option<Vec<Token>> {
+    pub(crate) fn resolve(&self, context: &Context, wildcards: bool) -> Option<Cow<'_, [Token]>> {
+        if wildcards && let Some(fixed) = &self.fixed {
+            return Some(Cow::Borrowed(fixed));
+        }
         let mut tokens = Vec::new();
         for part in &self.parts {
             match part {
@@ -76,7 +91,7 @@ impl Template {
                 }
             }
         }
-        Some(tokens)
+        Some(Cow::Owned(tokens))
     }
 
     /// The value as a plain string for this request (no wildcards), `None` when a variable has no value.
@@ -84,8 +99,8 @@ impl Template {
         let tokens = self.resolve(context, false)?;
         Some(
             tokens
-                .into_iter()
-                .map(|token| match token {
+                .iter()
+                .map(|token| match *token {
                     Token::Char(c) => c,
                     // Unreachable without wildcards; spelled out rather than panicking.
                     Token::Any => '*',
@@ -147,10 +162,11 @@ mod tests {
     #[test]
     fn escapes_and_values_are_literal() {
         let c = Context::new().with("k", ["a*b"]);
-        let tokens = Template::parse("${*}x*${k}", true).resolve(&c, true);
+        let template = Template::parse("${*}x*${k}", true);
+        let tokens = template.resolve(&c, true);
         let mut expected = vec![Token::Char('*'), Token::Char('x'), Token::Any];
         expected.extend("a*b".chars().map(Token::Char));
-        assert_eq!(tokens, Some(expected));
-        assert_eq!(Template::parse("x*", true).resolve(&c, true), Some(compile("x*")));
+        assert_eq!(tokens.as_deref(), Some(expected.as_slice()));
+        assert_eq!(Template::parse("x*", true).resolve(&c, true).as_deref(), Some(compile("x*").as_slice()));
     }
 }

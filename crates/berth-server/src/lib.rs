@@ -142,6 +142,10 @@ pub async fn serve(
         let api = api.clone();
         tokio::spawn(async move { api.auth.follow(api.store.as_ref()).await })
     };
+    let iam_watch = {
+        let api = api.clone();
+        tokio::spawn(async move { api.policies.follow(api.store.as_ref()).await })
+    };
     let closing = api.closing.clone();
     let shutdown = async move {
         shutdown.await;
@@ -155,5 +159,6 @@ pub async fn serve(
     services.abort();
     oidc_keys.abort();
     key_watch.abort();
+    iam_watch.abort();
     served
 }

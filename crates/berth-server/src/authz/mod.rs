@@ -133,12 +133,12 @@ impl Who {
             // Authorized by `instance` before policies are looked at.
             Caller::Instance { instance_arn, .. } => Err(instance_arn.clone()),
             Caller::User { name, .. } => {
-                let Ok(user) = crate::iam::load(api, Kind::User, name).await else {
+                let Some(cached) = api.policies.identity(api, Kind::User, name).await else {
                     return Err(crate::iam::entities::arn(Kind::User, account, "/", name));
                 };
-                let user = user.value;
+                let user = &cached.identity;
                 let arn = user.arn(Kind::User, account);
-                let policies = identity_policies(api, &user, true).await.map_err(|_| arn.clone())?;
+                let policies = cached.policies.clone();
                 Ok(Who {
                     principal: Principal::user(account, &user.path, &user.name),
                     keys: vec![
@@ -155,9 +155,9 @@ impl Who {
             }
             Caller::Role { name, session, policy, tags, .. } => {
                 let session_arn = crate::sts::assumed_role_arn(account, name, session);
-                let Ok(role) = crate::iam::load(api, Kind::Role, name).await else { return Err(session_arn) };
-                let role = role.value;
-                let policies = identity_policies(api, &role, false).await.map_err(|_| session_arn.clone())?;
+                let Some(cached) = api.policies.identity(api, Kind::Role, name).await else { return Err(session_arn) };
+                let role = &cached.identity;
+                let policies = cached.policies.clone();
                 // Session tags win over the role's own tags.
                 let mut all_tags: Vec<(String, String)> = role
                     .tags
@@ -248,11 +248,28 @@ async fn identity_policies(api: &Api, identity: &Identity, with_groups: bool) ->
     Ok(documents.iter().filter_map(|d| api.policies.parsed(d)).collect())
 }
 
-/// Parsed policy documents by their text, so a request does not parse the same documents again. Documents were
-/// validated when stored; one that no longer parses (a stricter parser after an upgrade) grants nothing.
+/// What authorization keeps in memory so that a request reads nothing from the store for its caller's policies:
+/// parsed policy documents by their text (documents were validated when stored; one that no longer parses, after
+/// an upgrade made the parser stricter, grants nothing), and each user's and role's record with its policies
+/// (inline, attached, and a user's groups'), parsed.
+///
+/// The identities are valid while the generation has not moved. It moves after every IAM operation this server
+/// runs (before the answer is sent, so a caller sees its own change at once) and on every change of an IAM record
+/// the store reports, whoever made it (another replica): [`PolicyCache::follow`].
 #[derive(Default)]
 pub struct PolicyCache {
     parsed: Mutex<HashMap<String, Arc<Policy>>>,
+    /// By kind and lowercased name, with the generation they were read at.
+    identities: Mutex<HashMap<(Kind, String), Stamped>>,
+    generation: std::sync::atomic::AtomicU64,
+}
+
+type Stamped = (u64, Arc<CachedIdentity>);
+
+/// A user or role as authorization sees it.
+pub struct CachedIdentity {
+    pub identity: Identity,
+    pub policies: Vec<Arc<Policy>>,
 }
 
 /// The cache is dropped whole when it reaches this many documents (documents change rarely).
@@ -276,5 +293,67 @@ impl PolicyCache {
         }
         cache.insert(document.to_owned(), policy.clone());
         Some(policy)
+    }
+
+    /// A user or role with its policies, from memory while nothing in IAM changed; `None` when it does not exist.
+    pub async fn identity(&self, api: &Api, kind: Kind, name: &str) -> Option<Arc<CachedIdentity>> {
+        use std::sync::atomic::Ordering;
+        // Read before the store: a change committed meanwhile moves the generation past the one stamped below.
+        let generation = self.generation.load(Ordering::Acquire);
+        let key = (kind, name.to_ascii_lowercase());
+        {
+            let cache = self.identities.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            if let Some((at, cached)) = cache.get(&key)
+                && *at == generation
+            {
+                return Some(cached.clone());
+            }
+        }
+        let identity = crate::iam::load(api, kind, name).await.ok()?.value;
+        let policies = identity_policies(api, &identity, kind == Kind::User).await.ok()?;
+        let cached = Arc::new(CachedIdentity { identity, policies });
+        let mut cache = self.identities.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if cache.len() >= CACHE_LIMIT {
+            cache.clear();
+        }
+        cache.insert(key, (generation, cached.clone()));
+        Some(cached)
+    }
+
+    /// Something in IAM changed: every identity is read again on its next request.
+    pub fn changed(&self) {
+        self.generation.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+    }
+
+    /// Follows the store's IAM records until the task is dropped, moving the generation on each change, and when
+    /// the watch is cut (history compacted, watcher lagged), after which it watches again from the current revision.
+    pub async fn follow(&self, store: &dyn berth_store::Store) {
+        use futures::StreamExt;
+        loop {
+            let from = match store.current_revision().await {
+                Ok(revision) => revision,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot read the store's revision to watch IAM");
+                    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                    continue;
+                }
+            };
+            // Whatever happened before `from` while nothing watched.
+            self.changed();
+            match store.watch(crate::state::keys::IAM, from).await {
+                Ok(mut events) => {
+                    while let Some(event) = events.next().await {
+                        self.changed();
+                        if let Err(e) = event {
+                            tracing::info!(error = %e, "IAM watch ended; watching again");
+                            break;
+                        }
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "IAM watch failed; watching again"),
+            }
+            // A short pause keeps a failing store from turning this loop into a busy one.
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
     }
 }

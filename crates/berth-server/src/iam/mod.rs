@@ -259,7 +259,13 @@ pub fn find(name: &str) -> Option<&'static Operation> {
 /// Runs the named operation for `caller`.
 pub async fn dispatch(api: Arc<Api>, caller: Caller, name: &str, params: Value) -> ApiResult<Value> {
     match find(name).map(|op| op.handler) {
-        Some(Some(handler)) => handler(api, caller, params).await,
+        Some(Some(handler)) => {
+            let answer = handler(api.clone(), caller, params).await;
+            // Authorization reads identities from memory: whatever this operation changed counts from the next
+            // request on (reads move it too, which costs one reload of the caller's policies).
+            api.policies.changed();
+            answer
+        }
         Some(None) => Err(ApiError::new(
             ErrorCode::InvalidAction,
             format!("{name} is not supported by Berth. See docs/API-COVERAGE.md for the IAM operations it serves."),
