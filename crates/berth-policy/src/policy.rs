@@ -73,6 +73,15 @@ impl Policy {
         &self.statements
     }
 
+    /// Whether any statement reads a condition key that starts with `prefix` (ASCII case-insensitive, as keys are
+    /// compared), in a condition or a policy variable: so a caller can leave out of the request context what no
+    /// policy looks at and is costly to find (a resource's tags).
+    pub fn reads_key(&self, prefix: &str) -> bool {
+        self.statements.iter().flat_map(Statement::keys).any(|key| {
+            key.len() >= prefix.len() && key.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
+        })
+    }
+
     /// IAM's rule for CreatePolicy and CreatePolicyVersion, which refuse the 2008-10-17 language (and documents
     /// without `Version`) that inline and trust policies still accept.
     pub fn require_current_version(&self) -> Result<(), PolicyError> {
@@ -139,4 +148,32 @@ fn statement_json(statement: &Statement) -> Value {
 /// The size IAM counts against its policy size limits: characters other than white space.
 pub fn non_whitespace_len(document: &str) -> usize {
     document.chars().filter(|c| !c.is_whitespace()).count()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_keys_a_policy_reads_are_its_conditions_and_variables() {
+        let doc = |statement: &str| format!(r#"{{"Version": "2012-10-17", "Statement": [{statement}]}}"#);
+        let parse = |statement: &str| Policy::parse(&doc(statement), PolicyKind::Identity).unwrap();
+        let plain = parse(r#"{"Effect": "Allow", "Action": "ecs:*", "Resource": "*"}"#);
+        assert!(!plain.reads_key("aws:ResourceTag/"));
+        let condition = parse(
+            r#"{"Effect": "Deny", "Action": "ecs:*", "Resource": "*",
+                "Condition": {"StringEquals": {"AWS:resourcetag/team": "ml"}}}"#,
+        );
+        assert!(condition.reads_key("aws:ResourceTag/"), "keys compare case-insensitively");
+        assert!(!condition.reads_key("ecs:ResourceTag/"));
+        let in_resource = parse(
+            r#"{"Effect": "Allow", "Action": "ecs:*", "Resource": "arn:aws:ecs:*:*:cluster/${aws:ResourceTag/env}"}"#,
+        );
+        assert!(in_resource.reads_key("aws:ResourceTag/"));
+        let in_value = parse(
+            r#"{"Effect": "Allow", "Action": "ecs:*", "Resource": "*",
+                "Condition": {"StringEquals": {"aws:PrincipalTag/team": "${aws:ResourceTag/team}"}}}"#,
+        );
+        assert!(in_value.reads_key("aws:ResourceTag/") && in_value.reads_key("aws:PrincipalTag/"));
+    }
 }

@@ -82,6 +82,17 @@ impl Statement {
             && self.conditions.iter().all(|block| block.holds(request.context))
     }
 
+    /// Every condition key the statement reads: its conditions' keys and its variables' (in `Resource` and in
+    /// condition values).
+    pub(crate) fn keys(&self) -> impl Iterator<Item = &str> {
+        let resources = self.resource.iter().flat_map(|r| r.items.iter()).flat_map(Template::variables);
+        let conditions =
+            self.conditions.iter().flat_map(|block| block.entries.iter()).flat_map(|(key, values)| {
+                std::iter::once(key.as_str()).chain(values.iter().flat_map(Template::variables))
+            });
+        resources.chain(conditions)
+    }
+
     fn action_matches(&self, action: &[char]) -> bool {
         self.action.items.iter().any(|pattern| wildcard::matches_chars(&pattern.tokens, action)) != self.action.negated
     }

@@ -73,6 +73,14 @@ impl Template {
         &self.source
     }
 
+    /// The condition keys its variables name.
+    pub(crate) fn variables(&self) -> impl Iterator<Item = &str> {
+        self.parts.iter().filter_map(|part| match part {
+            Part::Variable { key, .. } => Some(key.as_str()),
+            _ => None,
+        })
+    }
+
     /// The pattern this value stands for in this request, `*`/`?` in policy text as wildcards when `wildcards`;
     /// `None` when a variable has no value.
     pub(crate) fn resolve(&self, context: &Context, wildcards: bool) -> Option<Cow<'_, [Token]>> {

@@ -2,6 +2,8 @@
 //! hold it to what IAM promises: a change made through this server counts from the very next request, and a change
 //! another replica commits to the shared store counts once its watch delivers it.
 
+#![allow(clippy::unwrap_used)] // Test helpers outside #[test] functions panic on failure by design.
+
 use std::sync::Arc;
 use std::time::Duration;
 

@@ -89,7 +89,7 @@ pub async fn authorize(
         Err(arn) => return Err(denied(&arn, &format!("{service}:{operation}"), "*", false)),
     };
     let mut context = who.context(api, origin);
-    for check in targets::checks(api, caller, service, operation, input).await? {
+    for check in targets::checks(api, caller, service, operation, input, who.reads_resource_tags).await? {
         for (key, values) in &check.context {
             context.set(key, values.clone());
         }
@@ -119,6 +119,8 @@ struct Who {
     policies: Vec<Arc<Policy>>,
     /// A role session's session policy: the session may do only what both allow.
     session_policy: Option<Arc<Policy>>,
+    /// Whether any of those policies reads `aws:ResourceTag/*` (otherwise resources' tags are not looked up).
+    reads_resource_tags: bool,
     /// `aws:PrincipalArn` (a session's is its role's), `aws:userid`, `aws:username` for users.
     keys: Vec<(String, String)>,
     tags: Vec<(String, String)>,
@@ -151,6 +153,7 @@ impl Who {
                     arn,
                     policies,
                     session_policy: None,
+                    reads_resource_tags: cached.reads_resource_tags,
                 })
             }
             Caller::Role { name, session, policy, tags, .. } => {
@@ -166,6 +169,9 @@ impl Who {
                     .map(|t| (t.key.clone(), t.value.clone()))
                     .collect();
                 all_tags.extend(tags.iter().cloned());
+                let session_policy = policy.as_deref().and_then(|d| api.policies.parsed(d));
+                let reads_resource_tags =
+                    cached.reads_resource_tags || session_policy.as_ref().is_some_and(|p| p.reads_key(RESOURCE_TAG));
                 Ok(Who {
                     principal: Principal::assumed_role(account, name, session),
                     keys: vec![
@@ -176,7 +182,8 @@ impl Who {
                     tags: all_tags,
                     arn: session_arn,
                     policies,
-                    session_policy: policy.as_deref().and_then(|d| api.policies.parsed(d)),
+                    session_policy,
+                    reads_resource_tags,
                 })
             }
         }
@@ -270,7 +277,12 @@ type Stamped = (u64, Arc<CachedIdentity>);
 pub struct CachedIdentity {
     pub identity: Identity,
     pub policies: Vec<Arc<Policy>>,
+    /// Whether any of its policies reads `aws:ResourceTag/*`.
+    pub reads_resource_tags: bool,
 }
+
+/// The condition keys of a resource's tags.
+const RESOURCE_TAG: &str = "aws:ResourceTag/";
 
 /// The cache is dropped whole when it reaches this many documents (documents change rarely).
 const CACHE_LIMIT: usize = 4096;
@@ -311,7 +323,8 @@ impl PolicyCache {
         }
         let identity = crate::iam::load(api, kind, name).await.ok()?.value;
         let policies = identity_policies(api, &identity, kind == Kind::User).await.ok()?;
-        let cached = Arc::new(CachedIdentity { identity, policies });
+        let reads_resource_tags = policies.iter().any(|p| p.reads_key(RESOURCE_TAG));
+        let cached = Arc::new(CachedIdentity { identity, policies, reads_resource_tags });
         let mut cache = self.identities.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if cache.len() >= CACHE_LIMIT {
             cache.clear();

@@ -24,13 +24,15 @@ pub struct Check {
     pub context: Vec<(String, Vec<String>)>,
 }
 
-/// The checks of one request.
+/// The checks of one request. `resource_tags`: whether any of the caller's policies reads `aws:ResourceTag/*`;
+/// when none does, ECS resources' and log groups' tags are not looked up (a store read each).
 pub async fn checks(
     api: &Api,
     caller: &Caller,
     service: &str,
     operation: &str,
     input: &Value,
+    resource_tags: bool,
 ) -> ApiResult<Vec<Check>> {
     let Some((svc, action)) = reference::service(service).and_then(|s| s.action(operation).map(|a| (s, a))) else {
         // Berth's own operations, and any the reference lacks.
@@ -39,8 +41,8 @@ pub async fn checks(
     let name = format!("{}:{}", svc.prefix, action.name);
     let mut context = request_tags(input);
     let resources = match svc.prefix {
-        "ecs" => ecs(api, action, input, &mut context).await?,
-        "logs" => logs(api, action, input).await?,
+        "ecs" => ecs(api, action, input, &mut context, resource_tags).await?,
+        "logs" => logs(api, action, input, resource_tags).await?,
         "iam" => iam(api, caller, action, input).await?,
         "secretsmanager" => secrets(api, operation, input, &mut context).await?,
         "ssm" => ssm(api, operation, input, &mut context).await?,
@@ -175,6 +177,7 @@ async fn ecs(
     action: &Action,
     input: &Value,
     context: &mut BTreeMap<String, Vec<String>>,
+    with_tags: bool,
 ) -> ApiResult<Vec<Target>> {
     let scope = &api.scope;
     let cluster = if action.name == "CreateCluster" {
@@ -252,7 +255,7 @@ async fn ecs(
             _ => vec![],
         };
         for arn in named {
-            let tags = resource_tags(api, &arn).await?;
+            let tags = if with_tags { resource_tags(api, &arn).await? } else { vec![] };
             targets.push((arn, tags));
         }
     }
@@ -345,7 +348,7 @@ async fn resource_tags(api: &Api, arn: &str) -> ApiResult<Vec<(String, String)>>
 }
 
 /// CloudWatch Logs: the log group (or stream) the request names, with the group's tags.
-async fn logs(api: &Api, action: &Action, input: &Value) -> ApiResult<Vec<Target>> {
+async fn logs(api: &Api, action: &Action, input: &Value, with_tags: bool) -> ApiResult<Vec<Target>> {
     let group = str_field(input, "logGroupName").map(str::to_owned).or_else(|| {
         let id = str_field(input, "logGroupIdentifier").or_else(|| str_field(input, "resourceArn"))?;
         match id.strip_prefix("arn:") {
@@ -361,6 +364,9 @@ async fn logs(api: &Api, action: &Action, input: &Value) -> ApiResult<Vec<Target
         (true, None) => format!("{base}:log-stream:*"),
         (false, _) => base,
     };
+    if !with_tags {
+        return Ok(vec![(arn, vec![])]);
+    }
     let tags = match state::get::<crate::logs::LogGroupRecord>(api.store.as_ref(), &keys::log_group(&group)).await {
         Ok(Some(g)) => g.value.tags.into_iter().collect(),
         _ => vec![],
