@@ -35,6 +35,10 @@ pub(crate) struct ConditionBlock {
     /// `None` for an operator IAM does not know (accepted only without keys).
     operator: Option<Operator>,
     pub(crate) entries: Vec<(String, Vec<Template>)>,
+    /// The entries' keys lowercased once, as the request context keeps them.
+    lowercase_keys: Vec<String>,
+    /// Per entry, its values made ready for comparison once, when none has a variable to resolve per request.
+    prepared: Vec<Option<Vec<Prepared<'static>>>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -141,18 +145,45 @@ impl Operator {
 
 impl ConditionBlock {
     pub(crate) fn new(name: String, operator: Option<Operator>, entries: Vec<(String, Vec<Template>)>) -> Self {
-        ConditionBlock { name, operator, entries }
+        let lowercase_keys = entries.iter().map(|(key, _)| key.to_lowercase()).collect();
+        let prepared = entries
+            .iter()
+            .map(|(_, values)| {
+                let operator = operator.filter(|o| o.test != Test::Null)?;
+                if values.iter().any(|v| v.variables().next().is_some()) {
+                    return None;
+                }
+                let empty = Context::new();
+                Some(
+                    values
+                        .iter()
+                        .filter_map(|value| Prepared::new(operator.test, value, &empty))
+                        .map(Prepared::into_owned)
+                        .collect(),
+                )
+            })
+            .collect();
+        ConditionBlock { name, operator, entries, lowercase_keys, prepared }
     }
 
     /// Whether every key of the block holds for the request.
     pub(crate) fn holds(&self, context: &Context) -> bool {
         let Some(operator) = self.operator else { return true };
-        self.entries.iter().all(|(key, values)| operator.holds(context.get(key), values, context))
+        self.entries.iter().zip(&self.lowercase_keys).zip(&self.prepared).all(|(((_, values), key), prepared)| {
+            operator.holds(context.get_lowercase(key), values, prepared.as_deref(), context)
+        })
     }
 }
 
 impl Operator {
-    fn holds(&self, request: Option<&[String]>, policy: &[Template], context: &Context) -> bool {
+    /// `prepared`: the policy values made ready beforehand, when they could be.
+    fn holds(
+        &self,
+        request: Option<&[String]>,
+        policy: &[Template],
+        prepared: Option<&[Prepared<'static>]>,
+        context: &Context,
+    ) -> bool {
         if self.test == Test::Null {
             // "true": the key must be absent; "false": present. Variables are not allowed here.
             let wanted = if request.is_none() { "true" } else { "false" };
@@ -168,8 +199,14 @@ impl Operator {
         };
         // Each policy value resolved once; one that cannot be (a variable without value, a malformed number)
         // matches no request value.
-        let prepared: Vec<Prepared> =
-            policy.iter().filter_map(|value| Prepared::new(self.test, value, context)).collect();
+        let resolved: Vec<Prepared>;
+        let prepared: &[Prepared] = match prepared {
+            Some(ready) => ready,
+            None => {
+                resolved = policy.iter().filter_map(|value| Prepared::new(self.test, value, context)).collect();
+                &resolved
+            }
+        };
         let positive = |value: &String| prepared.iter().any(|p| p.matches(value));
         match self.set {
             Some(SetOperator::ForAnyValue) => request.iter().any(|v| positive(v) != self.negated),
@@ -180,6 +217,7 @@ impl Operator {
 }
 
 /// A policy value made ready to compare with request values.
+#[derive(Debug, Clone, PartialEq)]
 enum Prepared<'a> {
     Text(String),
     Lowercase(String),
@@ -214,6 +252,19 @@ impl<'a> Prepared<'a> {
             Test::Arn => Prepared::Arn(value.resolve(context, true)?),
             Test::Null => return None,
         })
+    }
+
+    fn into_owned(self) -> Prepared<'static> {
+        match self {
+            Prepared::Pattern(p) => Prepared::Pattern(Cow::Owned(p.into_owned())),
+            Prepared::Arn(p) => Prepared::Arn(Cow::Owned(p.into_owned())),
+            Prepared::Text(t) => Prepared::Text(t),
+            Prepared::Lowercase(t) => Prepared::Lowercase(t),
+            Prepared::Number(test, n) => Prepared::Number(test, n),
+            Prepared::Instant(test, i) => Prepared::Instant(test, i),
+            Prepared::Bytes(b) => Prepared::Bytes(b),
+            Prepared::Network(c) => Prepared::Network(c),
+        }
     }
 
     /// Whether the request value matches this policy value (before negation).

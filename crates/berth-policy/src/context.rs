@@ -46,7 +46,15 @@ impl Context {
 
     /// The values of `key`, never empty; `None` when the request does not have the key.
     pub fn get(&self, key: &str) -> Option<&[String]> {
-        self.values.get(&key.to_lowercase()).map(Vec::as_slice)
+        if key.chars().any(char::is_uppercase) {
+            return self.get_lowercase(&key.to_lowercase());
+        }
+        self.get_lowercase(key)
+    }
+
+    /// [`Context::get`] for a key already lowercased (no allocation).
+    pub(crate) fn get_lowercase(&self, key: &str) -> Option<&[String]> {
+        self.values.get(key).map(Vec::as_slice)
     }
 
     /// The value a policy variable `${key}` stands for: only a key with exactly one value has one (IAM does not
