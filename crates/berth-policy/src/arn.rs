@@ -17,31 +17,36 @@ pub(crate) fn matches(pattern: &[Token], value: &str) -> bool {
     if pattern == [Token::Any] {
         return true;
     }
-    let values: Vec<&str> = value.splitn(6, ':').collect();
-    if values.len() < 6 {
+    // Fixed arrays: this runs for every statement of every request.
+    let mut values = [""; 6];
+    let mut count = 0;
+    for (slot, part) in values.iter_mut().zip(value.splitn(6, ':')) {
+        *slot = part;
+        count += 1;
+    }
+    if count < 6 {
         return wildcard::matches(pattern, value);
     }
     segments(pattern).iter().zip(&values).all(|(pattern, value)| wildcard::matches(pattern, value))
 }
 
 /// The pattern's six segments: split at its first five literal colons, padded with `*`.
-fn segments(pattern: &[Token]) -> Vec<&[Token]> {
+fn segments(pattern: &[Token]) -> [&[Token]; 6] {
     const ANY: &[Token] = &[Token::Any];
-    let mut segments = Vec::with_capacity(6);
+    let mut segments = [ANY; 6];
+    let mut count = 0;
     let mut start = 0;
     for (i, token) in pattern.iter().enumerate() {
-        if segments.len() == 5 {
+        if count == 5 {
             break;
         }
         if *token == Token::Char(':') {
-            segments.push(&pattern[start..i]);
+            segments[count] = &pattern[start..i];
+            count += 1;
             start = i + 1;
         }
     }
-    segments.push(&pattern[start..]);
-    while segments.len() < 6 {
-        segments.push(ANY);
-    }
+    segments[count] = &pattern[start..];
     segments
 }
 

@@ -29,11 +29,20 @@ pub(crate) fn compile(pattern: &str) -> Vec<Token> {
 
 /// Whether `pattern` matches all of `text`.
 pub(crate) fn matches(pattern: &[Token], text: &str) -> bool {
+    // ASCII text (ARNs, names, addresses, nearly always) is matched byte by byte, without collecting its chars:
+    // each byte is then one character, and no ASCII byte equals a non-ASCII pattern character.
+    if text.is_ascii() {
+        return matches_seq(pattern, text.as_bytes(), |c, b| c == char::from(b));
+    }
     let text: Vec<char> = text.chars().collect();
     matches_chars(pattern, &text)
 }
 
 pub(crate) fn matches_chars(pattern: &[Token], text: &[char]) -> bool {
+    matches_seq(pattern, text, |c, t| c == t)
+}
+
+fn matches_seq<T: Copy>(pattern: &[Token], text: &[T], same: impl Fn(char, T) -> bool) -> bool {
     let (mut p, mut t) = (0, 0);
     // The last `*` seen, and the text position it is currently assumed to stretch to.
     let mut star: Option<(usize, usize)> = None;
@@ -47,7 +56,7 @@ pub(crate) fn matches_chars(pattern: &[Token], text: &[char]) -> bool {
                 p += 1;
                 t += 1;
             }
-            Some(Token::Char(c)) if *c == text[t] => {
+            Some(Token::Char(c)) if same(*c, text[t]) => {
                 p += 1;
                 t += 1;
             }
