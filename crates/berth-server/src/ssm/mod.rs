@@ -246,14 +246,7 @@ mod tests {
     /// The table holds exactly the operations of the model in the installed botocore package.
     #[test]
     fn table_matches_the_botocore_model() {
-        let script = "import json, botocore.session\nprint(json.dumps(sorted(botocore.session.get_session().get_service_model('ssm').operation_names)))";
-        let venv = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/python");
-        let python = if venv.exists() { venv.to_string_lossy().into_owned() } else { "python3".to_owned() };
-        let out = std::process::Command::new(&python).args(["-c", script]).output().expect("python with botocore");
-        assert!(out.status.success(), "botocore must be installed: {}", String::from_utf8_lossy(&out.stderr));
-        let model: Vec<String> = serde_json::from_slice(&out.stdout).expect("a JSON list of names");
-        let table: Vec<&str> = OPERATIONS.iter().map(|o| o.name).collect();
-        assert_eq!(table, model.iter().map(String::as_str).collect::<Vec<_>>());
+        crate::dispatch::assert_table_is_the_botocore_model("ssm", OPERATIONS.iter().map(|o| o.name));
     }
 
     #[tokio::test]
