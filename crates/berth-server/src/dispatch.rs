@@ -255,6 +255,23 @@ pub async fn run(
 }
 
 #[cfg(test)]
+pub(crate) mod botocore_model {
+    /// Asserts that an operation table names exactly the operations of `service`'s model in the installed botocore
+    /// package (the suite's virtualenv pins it; tests/run-all.sh creates it; a bare python3 is the fallback).
+    pub(crate) fn assert_table_matches<'a>(service: &str, table: impl IntoIterator<Item = &'a str>) {
+        let script = format!(
+            "import json, botocore.session\nprint(json.dumps(sorted(botocore.session.get_session().get_service_model('{service}').operation_names)))"
+        );
+        let venv = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/python");
+        let python = if venv.exists() { venv.to_string_lossy().into_owned() } else { "python3".to_owned() };
+        let out = std::process::Command::new(&python).args(["-c", &script]).output().expect("python with botocore");
+        assert!(out.status.success(), "botocore must be installed: {}", String::from_utf8_lossy(&out.stderr));
+        let model: Vec<String> = serde_json::from_slice(&out.stdout).expect("a JSON list of names");
+        assert_eq!(table.into_iter().collect::<Vec<_>>(), model.iter().map(String::as_str).collect::<Vec<_>>());
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
@@ -267,19 +284,4 @@ mod tests {
         assert!(find("RunTask").is_some());
         assert!(find("Nope").is_none());
     }
-}
-
-/// Asserts that an operation table names exactly the operations of `service`'s model in the installed botocore
-/// package (the suite's virtualenv pins it; tests/run-all.sh creates it; a bare python3 is the fallback).
-#[cfg(test)]
-pub(crate) fn assert_table_is_the_botocore_model<'a>(service: &str, table: impl IntoIterator<Item = &'a str>) {
-    let script = format!(
-        "import json, botocore.session\nprint(json.dumps(sorted(botocore.session.get_session().get_service_model('{service}').operation_names)))"
-    );
-    let venv = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/python");
-    let python = if venv.exists() { venv.to_string_lossy().into_owned() } else { "python3".to_owned() };
-    let out = std::process::Command::new(&python).args(["-c", &script]).output().expect("python with botocore");
-    assert!(out.status.success(), "botocore must be installed: {}", String::from_utf8_lossy(&out.stderr));
-    let model: Vec<String> = serde_json::from_slice(&out.stdout).expect("a JSON list of names");
-    assert_eq!(table.into_iter().collect::<Vec<_>>(), model.iter().map(String::as_str).collect::<Vec<_>>());
 }

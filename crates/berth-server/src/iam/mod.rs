@@ -386,7 +386,7 @@ mod tests {
     /// The table holds exactly the operations of the IAM model in the installed botocore package.
     #[test]
     fn table_matches_the_botocore_model() {
-        crate::dispatch::assert_table_is_the_botocore_model("iam", OPERATIONS.iter().map(|o| o.name));
+        crate::dispatch::botocore_model::assert_table_matches("iam", OPERATIONS.iter().map(|o| o.name));
     }
 
     #[test]

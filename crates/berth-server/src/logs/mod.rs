@@ -204,6 +204,6 @@ mod tests {
     /// The table holds exactly the operations of the Logs model in the installed botocore package.
     #[test]
     fn table_matches_the_botocore_model() {
-        crate::dispatch::assert_table_is_the_botocore_model("logs", OPERATIONS.iter().map(|o| o.name));
+        crate::dispatch::botocore_model::assert_table_matches("logs", OPERATIONS.iter().map(|o| o.name));
     }
 }

@@ -246,7 +246,7 @@ mod tests {
     /// The table holds exactly the operations of the model in the installed botocore package.
     #[test]
     fn table_matches_the_botocore_model() {
-        crate::dispatch::assert_table_is_the_botocore_model("ssm", OPERATIONS.iter().map(|o| o.name));
+        crate::dispatch::botocore_model::assert_table_matches("ssm", OPERATIONS.iter().map(|o| o.name));
     }
 
     #[tokio::test]
